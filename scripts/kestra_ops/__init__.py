@@ -1,0 +1,1 @@
+"""The `ops` CLI: seeds flows, namespace files, KV entries and backfills into Kestra."""

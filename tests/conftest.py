@@ -1,0 +1,30 @@
+"""Fixtures shared by every part of the suite. Part-specific fixtures live in tests/<part>/conftest.py."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.postgres_server import PostgresServer, PostgresUnavailable, start_postgres
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEST_DATA = PROJECT_ROOT / "tests" / "data"
+
+
+def running_in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def postgres() -> PostgresServer:
+    """A real PostgreSQL for the whole session. Skips on a laptop without it; fails in CI."""
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as error:
+        if running_in_ci():
+            pytest.fail(f"PostgreSQL is required in CI: {error}")
+        pytest.skip(f"PostgreSQL not installed ({error}); install Debian's postgresql package")
+    yield server
+    server.stop()
