@@ -1,0 +1,120 @@
+#!/bin/bash
+# Boot script of the Kestra VM. The Google guest agent runs it (metadata key `startup-script`) on every
+# boot, so every step checks the state it establishes and is safe to repeat:
+#   1. format the data disk once (only a disk with no filesystem), mount it, and bind Docker's volume
+#      store onto it: both Postgres data directories and Kestra's storage live on the disk;
+#   2. install the pinned Docker Engine and Compose plugin (skipped when those versions are installed);
+#   3. read the stack's secrets from Secret Manager with the VM service account's token into an env file
+#      on tmpfs (root only), then `docker compose up` the compose file from metadata `kestra-compose`,
+#      whose `${NAME}` placeholders compose fills from that env file.
+# Nothing here prints a secret. Instance metadata holds only secret names, never values.
+set -euo pipefail
+
+readonly METADATA_URL=http://metadata.google.internal/computeMetadata/v1
+readonly SECRET_MANAGER_URL=https://secretmanager.googleapis.com/v1
+readonly DATA_DEVICE=/dev/disk/by-id/google-kestra-data
+readonly DATA_MOUNT=/mnt/disks/kestra-data
+readonly DOCKER_VOLUMES=/var/lib/docker/volumes
+readonly STACK_DIR=/etc/kestra-stack
+readonly RUN_DIR=/run/kestra-stack
+readonly DOCKER_VERSION=5:28.5.2-1~debian.12~bookworm
+readonly COMPOSE_VERSION=2.40.3-1~debian.12~bookworm
+readonly WAIT_TIMEOUT_S=900
+
+log() { echo "kestra-boot: $*"; }
+fail() { log "error: $*" >&2; exit 1; }
+
+metadata() {
+  curl --fail --silent --show-error --retry 5 --retry-connrefused \
+    --header 'Metadata-Flavor: Google' "${METADATA_URL}/$1"
+}
+
+mount_data_disk() {
+  udevadm settle --timeout=60 || true
+  [ -b "$DATA_DEVICE" ] || fail "data disk ${DATA_DEVICE} is not attached"
+  local probe=0
+  blkid --probe "$DATA_DEVICE" >/dev/null || probe=$?
+  case "$probe" in
+    0) ;;
+    2) log "formatting the new data disk"
+       mkfs.ext4 -q -m 0 -L kestra-data -E lazy_itable_init=0,lazy_journal_init=0,discard "$DATA_DEVICE" ;;
+    *) fail "cannot probe ${DATA_DEVICE} (blkid exit ${probe}); refusing to format it" ;;
+  esac
+  mkdir -p "$DATA_MOUNT"
+  mountpoint -q "$DATA_MOUNT" || mount -o defaults,discard,nodev,nosuid "$DATA_DEVICE" "$DATA_MOUNT"
+  if ! mountpoint -q "$DOCKER_VOLUMES"; then
+    # Docker must never run with its volumes on the boot disk: stop it while the bind is put in place.
+    systemctl stop docker.socket docker.service 2>/dev/null || true
+    mkdir -p "$DATA_MOUNT/docker-volumes" "$DOCKER_VOLUMES"
+    mount --bind "$DATA_MOUNT/docker-volumes" "$DOCKER_VOLUMES"
+  fi
+}
+
+installed_version() {
+  dpkg-query --show --showformat='${Version}' "$1" 2>/dev/null || true
+}
+
+install_docker() {
+  mkdir -p /etc/docker
+  # The `local` log driver rotates container logs, so Kestra's logs cannot fill the boot disk.
+  printf '{"log-driver": "local"}\n' >/etc/docker/daemon.json
+  if [ "$(installed_version docker-ce)" = "$DOCKER_VERSION" ] \
+    && [ "$(installed_version docker-compose-plugin)" = "$COMPOSE_VERSION" ] \
+    && command -v jq >/dev/null; then
+    return
+  fi
+  log "installing Docker ${DOCKER_VERSION} and Compose ${COMPOSE_VERSION}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq ca-certificates curl jq
+  install -m 0755 -d /etc/apt/keyrings
+  curl --fail --silent --show-error --location https://download.docker.com/linux/debian/gpg \
+    --output /etc/apt/keyrings/docker.asc
+  chmod a+r /etc/apt/keyrings/docker.asc
+  echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc]" \
+    "https://download.docker.com/linux/debian bookworm stable" >/etc/apt/sources.list.d/docker.list
+  apt-get update -qq
+  apt-get install -y -qq --allow-downgrades \
+    "docker-ce=${DOCKER_VERSION}" "docker-ce-cli=${DOCKER_VERSION}" containerd.io \
+    "docker-compose-plugin=${COMPOSE_VERSION}"
+}
+
+start_docker() {
+  # This script starts Docker itself, after the data disk is mounted, so it stays disabled at boot.
+  systemctl disable --quiet docker.service docker.socket
+  systemctl start docker.service
+}
+
+write_secrets_env() {
+  local secrets token name resource value
+  secrets="$(metadata instance/attributes/kestra-secrets)"
+  token="$(metadata instance/service-accounts/default/token | jq --raw-output .access_token)"
+  install -d -m 0700 "$RUN_DIR"
+  (umask 077 && : >"$RUN_DIR/secrets.env.new")
+  while read -r name resource; do
+    [ -n "$name" ] || continue
+    # The token goes to curl on stdin, not on its command line where other processes could read it.
+    value="$(printf 'Authorization: Bearer %s\n' "$token" \
+      | curl --fail --silent --show-error --retry 5 --header @- \
+        "${SECRET_MANAGER_URL}/${resource}/versions/latest:access" \
+      | jq --raw-output .payload.data | base64 --decode)"
+    [[ "$value" =~ ^[A-Za-z0-9._-]+$ ]] || fail "secret ${name} is empty or has characters an env file cannot hold"
+    printf '%s=%s\n' "$name" "$value" >>"$RUN_DIR/secrets.env.new"
+  done <<<"$secrets"
+  mv "$RUN_DIR/secrets.env.new" "$RUN_DIR/secrets.env"
+}
+
+deploy_stack() {
+  install -d -m 0755 "$STACK_DIR"
+  metadata instance/attributes/kestra-compose >"$STACK_DIR/compose.yaml.new"
+  mv "$STACK_DIR/compose.yaml.new" "$STACK_DIR/compose.yaml"
+  docker compose --file "$STACK_DIR/compose.yaml" --env-file "$RUN_DIR/secrets.env" \
+    up --detach --remove-orphans --wait --wait-timeout "$WAIT_TIMEOUT_S"
+}
+
+mount_data_disk
+install_docker
+start_docker
+write_secrets_env
+deploy_stack
+log "stack is up"
