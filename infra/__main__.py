@@ -1,0 +1,78 @@
+"""The Pulumi program: settings -> components -> exports (the outputs contract in DESIGN.md)."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.credentials import Credentials, CredentialsArgs
+from infra.datalake import DataLake, DataLakeArgs, service_account_id
+from infra.services import (
+    PGADMIN_PASSWORD,
+    TAXI_DATABASE,
+    TAXI_DB_PASSWORD,
+    TAXI_USER,
+    KESTRA_PASSWORD,
+    build_service_set,
+)
+from infra.settings import KESTRA_NAMESPACE, read_settings
+from infra.targets import TargetArgs
+
+settings = read_settings()  # raises ConfigError before any resource is registered
+services = build_service_set(settings)
+credentials = Credentials("credentials", CredentialsArgs(names=services.secrets,
+                                                         kestra_password=settings.kestra_password))
+
+data_lake = None
+if settings.gcp_project is not None and settings.bucket_name is not None:
+    data_lake = DataLake("datalake", DataLakeArgs(
+        project=settings.gcp_project,
+        location=settings.gcp_location,
+        bucket_name=settings.bucket_name,
+        dataset_id=settings.dataset_id,
+        protect_data=settings.protect_data,
+        labels=settings.labels,
+        create_key=settings.target == "docker",
+        account_id=service_account_id(pulumi.get_stack()),
+    ))
+
+target_args = TargetArgs(settings=settings, services=services, secrets=credentials.values,
+                         data_lake=data_lake)
+if settings.target == "docker":
+    from infra.docker_target import DockerTarget
+
+    target = DockerTarget("local", target_args)
+else:
+    from infra.vm_target import VmTarget
+
+    target = VmTarget("vm", target_args)
+
+kestra_kv: dict = {}
+if data_lake is not None:
+    kestra_kv = {
+        "GCP_PROJECT_ID": settings.gcp_project,
+        "GCP_LOCATION": settings.gcp_location,
+        "GCP_BUCKET_NAME": data_lake.bucket.name,
+        "GCP_DATASET": data_lake.dataset.dataset_id,
+    }
+    if data_lake.credentials is not None:
+        kestra_kv["GCP_CREDS"] = data_lake.credentials
+
+endpoints = target.endpoints
+pulumi.export("kestra_url", endpoints.kestra_url)
+pulumi.export("kestra_username", settings.kestra_username)
+pulumi.export("kestra_password", pulumi.Output.secret(credentials.values[KESTRA_PASSWORD]))
+pulumi.export("kestra_namespace", KESTRA_NAMESPACE)
+pulumi.export("kestra_kv", pulumi.Output.secret(kestra_kv))
+pulumi.export("kestra_backfills", [backfill.as_output() for backfill in settings.backfills])
+pulumi.export("pgadmin_url", endpoints.pgadmin_url)
+pulumi.export("pgadmin_email", settings.pgadmin_email)
+pulumi.export("pgadmin_password", pulumi.Output.secret(credentials.values[PGADMIN_PASSWORD]))
+pulumi.export("postgres_host", endpoints.postgres_host)
+pulumi.export("postgres_port", endpoints.postgres_port)
+pulumi.export("postgres_database", TAXI_DATABASE)
+pulumi.export("postgres_username", TAXI_USER)
+pulumi.export("postgres_password", pulumi.Output.secret(credentials.values[TAXI_DB_PASSWORD]))
+if data_lake is not None:
+    pulumi.export("gcp_bucket_name", data_lake.bucket.name)
+    pulumi.export("gcp_dataset", data_lake.dataset.dataset_id)
+    pulumi.export("gcp_service_account_email", data_lake.service_account.email)

@@ -1,0 +1,126 @@
+"""The Docker target: the service set rendered as pulumi-docker resources on the local engine."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_docker as docker
+
+from infra.services import (
+    KESTRA,
+    PGADMIN,
+    TAXI_POSTGRES,
+    Service,
+    fill_placeholders,
+)
+from infra.targets import Endpoints, TargetArgs
+
+# Kestra needs about a minute on first start (migrations); the engine waits for "healthy".
+WAIT_TIMEOUT_S = {KESTRA: 300}
+DEFAULT_WAIT_TIMEOUT_S = 120
+LOOPBACK_OR_ANY = {"127.0.0.1", "0.0.0.0", "::", "::1"}
+
+
+def url_host(bind_address: str) -> str:
+    """The host a browser on this machine uses to reach a port bound to `bind_address`."""
+    if bind_address in LOOPBACK_OR_ANY:
+        return "localhost"
+    return f"[{bind_address}]" if ":" in bind_address else bind_address
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _filled(text: str, secrets: Mapping[str, pulumi.Output[str]]) -> pulumi.Output[str] | str:
+    """`text` with its placeholders replaced; a secret Output when it carried any."""
+    if "${" not in text:
+        return text
+    return pulumi.Output.secret(
+        pulumi.Output.all(**secrets).apply(lambda values: fill_placeholders(text, values)))
+
+
+class DockerTarget(pulumi.ComponentResource):
+    endpoints: Endpoints
+
+    def __init__(self, name: str, args: TargetArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("kestra-stack:docker_target:DockerTarget", name, None, opts)
+        settings = args.settings
+        prefix = f"kestra-stack-{_slug(pulumi.get_stack())}"
+        child = pulumi.ResourceOptions(parent=self)
+
+        network = docker.Network(f"{name}-network", name=f"{prefix}-net", driver="bridge", opts=child)
+        volumes = {
+            volume: docker.Volume(f"{name}-volume-{volume}", name=f"{prefix}-{volume}", opts=child)
+            for volume in args.services.volumes
+        }
+        images: dict[str, docker.RemoteImage] = {}
+        for service in args.services.services:
+            if service.image not in images:
+                images[service.image] = docker.RemoteImage(
+                    f"{name}-image-{_slug(service.image)}", name=service.image, keep_locally=True,
+                    opts=child)
+
+        containers: dict[str, docker.Container] = {}
+        for service in args.services.services:  # listed dependencies first
+            containers[service.name] = self._container(
+                name, prefix, service, args, network, volumes, images[service.image],
+                depends_on=[containers[dependency] for dependency in service.depends_on])
+
+        host = url_host(settings.bind_address)
+        self.endpoints = Endpoints(
+            kestra_url=f"http://{host}:{settings.ports.kestra}",
+            pgadmin_url=f"http://{host}:{settings.ports.pgadmin}",
+            postgres_host=host,
+            postgres_port=settings.ports.postgres,
+        )
+        self.register_outputs({
+            "kestra_container": containers[KESTRA].name,
+            "pgadmin_container": containers[PGADMIN].name,
+            "taxi_postgres_container": containers[TAXI_POSTGRES].name,
+        })
+
+    def _container(self, name: str, prefix: str, service: Service, args: TargetArgs,
+                   network: docker.Network, volumes: Mapping[str, docker.Volume],
+                   image: docker.RemoteImage, depends_on: list[docker.Container]) -> docker.Container:
+        check = service.healthcheck
+        envs = [_filled(f"{key}={value}", args.secrets) for key, value in service.environment.items()]
+        return docker.Container(
+            f"{name}-{service.name}",
+            name=f"{prefix}-{service.name}",
+            image=image.image_id,
+            command=list(service.command) or None,
+            envs=envs,
+            user=service.user,
+            restart=service.restart,
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(
+                name=network.name, aliases=[service.name])],
+            ports=[docker.ContainerPortArgs(internal=port.container_port, external=port.host_port,
+                                            ip=port.host_ip)
+                   for port in service.ports],
+            volumes=[docker.ContainerVolumeArgs(volume_name=volumes[mount.volume].name,
+                                                container_path=mount.target)
+                     for mount in service.volumes]
+                    + [docker.ContainerVolumeArgs(host_path=mount.source, container_path=mount.target,
+                                                  read_only=mount.read_only)
+                       for mount in service.bind_mounts],
+            uploads=[docker.ContainerUploadArgs(
+                file=upload.path,
+                content=_filled(upload.content, args.secrets),
+                permissions=f"{upload.mode:04o}",
+                owner=None if upload.owner is None else str(upload.owner),
+            ) for upload in service.files],
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=list(check.test),
+                interval=f"{check.interval_s}s",
+                timeout=f"{check.timeout_s}s",
+                retries=check.retries,
+                start_period=f"{check.start_period_s}s",
+            ),
+            wait=True,
+            wait_timeout=WAIT_TIMEOUT_S.get(service.name, DEFAULT_WAIT_TIMEOUT_S),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+        )

@@ -1,0 +1,235 @@
+"""Run the real Pulumi program offline, under Pulumi's mocks, and return what it would create.
+
+Stack config comes from Pulumi.yaml's defaults, then Pulumi.<stack>.yaml, then `config` overrides
+(keys without the project prefix) — the order the Pulumi CLI applies. Mock pitfalls handled here:
+config defaults are not applied under mocks (set explicitly), dependants need the outputs the engine
+would compute (returned by `_computed_outputs`), preview mode would hide dependent inputs (not used),
+numbers come back as floats (whole floats turned back into ints), and the runtime's state lives in
+context variables (each plan runs in a fresh context, so plans of several stacks in one process stay
+apart even though the program's modules stay imported).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import hashlib
+import json
+import runpy
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.settings import PROJECT, SECRET_KEYS, ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Stands in for an encrypted (`secure:`) stack value, which cannot be decrypted offline.
+SECURE_STAND_IN = "OfflinePlan0nly"
+# How the wire format marks a secret value (pulumi.runtime.rpc).
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    type: str
+    name: str
+    inputs: dict
+    parent: str | None  # the parent resource's name; None for top-level resources
+    secret_inputs: frozenset[str] = frozenset()  # top-level inputs the program marked secret
+
+
+@dataclass(frozen=True)
+class OfflinePlan:
+    stack: str
+    resources: tuple[PlannedResource, ...]
+    outputs: dict
+    secret_outputs: frozenset[str]
+
+    def of_type(self, type_: str) -> list[PlannedResource]:
+        return [resource for resource in self.resources if resource.type == type_]
+
+    def named(self, name: str) -> PlannedResource:
+        for resource in self.resources:
+            if resource.name == name:
+                return resource
+        raise KeyError(name)
+
+
+def _config_string(value: Any) -> str:
+    """A config value as Pulumi hands it to a program: strings as-is, the rest as JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def load_stack_config(stack: str, project_dir: Path = REPO_ROOT,
+                      overrides: Mapping[str, str] | None = None) -> tuple[dict[str, str], set[str]]:
+    """(config key -> string value, secret keys), keys without the project prefix."""
+    project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    declared = project_file.get("config") or {}
+    values = {key: _config_string(spec["default"]) for key, spec in declared.items()
+              if isinstance(spec, dict) and "default" in spec}
+    secret: set[str] = set()
+
+    stack_path = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_path.is_file():
+        raise FileNotFoundError(f"{stack_path}: no such stack file")
+    stack_config = (yaml.safe_load(stack_path.read_text()) or {}).get("config") or {}
+    for full_key, value in stack_config.items():
+        namespace, _, key = str(full_key).rpartition(":")
+        if namespace != PROJECT:
+            continue  # provider config such as gcp:project
+        if key not in declared:
+            raise ConfigError(key, f"is set in {stack_path.name} but not declared in Pulumi.yaml")
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            values[key] = SECURE_STAND_IN
+            secret.add(key)
+        else:
+            values[key] = _config_string(value)
+    for key, value in (overrides or {}).items():
+        if key not in declared:
+            raise ConfigError(key, "is not declared in Pulumi.yaml")
+        values[key] = value
+        secret.discard(key)
+        if key in SECRET_KEYS:
+            secret.add(key)
+    return values, secret
+
+
+def _fake_password(seed: str, length: int) -> str:
+    """Deterministic alphanumeric stand-in with upper, lower and digits, like random.RandomPassword."""
+    alphabet = string.ascii_letters + string.digits
+    digest = hashlib.sha256(seed.encode()).digest() * (length // 32 + 1)
+    body = "".join(alphabet[byte % len(alphabet)] for byte in digest[: max(length - 3, 1)])
+    return ("Aa1" + body)[:length]
+
+
+def _fake_service_account_key(email: str) -> str:
+    document = {
+        "type": "service_account",
+        "project_id": email.split("@", 1)[1].split(".", 1)[0],
+        "private_key_id": "0" * 40,
+        "private_key": "-----BEGIN PRIVATE KEY-----\nOFFLINE-PLAN-NOT-A-KEY\n-----END PRIVATE KEY-----\n",
+        "client_email": email,
+        "client_id": "0" * 21,
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    return base64.b64encode(json.dumps(document).encode()).decode()
+
+
+def _computed_outputs(type_: str, name: str, inputs: dict, emails: dict[str, str]) -> dict:
+    """What the engine would compute for a resource and its dependants read."""
+    if type_ == "random:index/randomPassword:RandomPassword":
+        return {"result": _fake_password(name, int(inputs.get("length", 16)))}
+    if type_ == "gcp:serviceaccount/account:Account":
+        email = f"{inputs['accountId']}@{inputs.get('project', 'project')}.iam.gserviceaccount.com"
+        resource_id = f"projects/{inputs.get('project', 'project')}/serviceAccounts/{email}"
+        emails[resource_id] = email
+        return {"email": email, "name": resource_id, "member": f"serviceAccount:{email}",
+                "uniqueId": "0" * 21}
+    if type_ == "gcp:serviceaccount/key:Key":
+        email = emails.get(inputs.get("serviceAccountId", ""), "sa@project.iam.gserviceaccount.com")
+        return {"privateKey": _fake_service_account_key(email), "name": f"{name}-key"}
+    if type_ == "gcp:storage/bucket:Bucket":
+        return {"url": f"gs://{inputs.get('name', name)}", "selfLink": f"mock://{name}"}
+    if type_ == "gcp:bigquery/dataset:Dataset":
+        return {"selfLink": f"mock://{name}"}
+    if type_ == "docker:index/remoteImage:RemoteImage":
+        digest = hashlib.sha256(str(inputs.get("name")).encode()).hexdigest()
+        return {"imageId": f"sha256:{digest}", "repoDigest": f"{inputs.get('name')}@sha256:{digest}"}
+    if type_ == "gcp:compute/address:Address":
+        return {"address": "203.0.113.10"}
+    if type_ == "gcp:compute/instance:Instance":
+        return {"instanceId": "0" * 19, "networkInterfaces": [
+            dict(interface, networkIp="10.128.0.2") for interface in inputs.get("networkInterfaces", [])]}
+    return {}
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE
+
+
+def _plain(value: Any) -> Any:
+    """Mock inputs as plain data: secrets unwrapped, whole floats back to ints (the wire format has
+    only floats)."""
+    if _is_secret(value):
+        return _plain(value["value"])
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
+          program: Path) -> OfflinePlan:
+    import pulumi
+    from pulumi.runtime import mocks as pulumi_mocks
+    from pulumi.runtime.settings import get_root_resource
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    values, secret_keys = load_stack_config(stack, project_dir, config)
+    recorded: list[PlannedResource] = []
+    parents: dict[str, str] = {}  # urn -> resource name
+    emails: dict[str, str] = {}
+
+    class RecordingMocks(pulumi_mocks.Mocks):
+        def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
+            state = dict(args.inputs)
+            state.update(_computed_outputs(args.typ, args.name, args.inputs, emails))
+            return f"{args.name}-id", state
+
+        def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, None]:
+            return {}, None
+
+    class RecordingMonitor(pulumi_mocks.MockMonitor):
+        def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+            response = super().RegisterResource(request)
+            if request.type != "pulumi:pulumi:Stack":
+                from pulumi.runtime import rpc
+
+                parent = parents.get(request.parent)
+                wire = rpc.deserialize_properties(request.object, keep_unknowns=True)
+                secret = frozenset(key for key, value in wire.items() if _is_secret(value))
+                recorded.append(PlannedResource(request.type, request.name, _plain(wire), parent,
+                                                secret))
+                parents[response.urn] = request.name
+            return response
+
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False,
+                             monitor=RecordingMonitor(mocks))
+    pulumi.runtime.set_all_config({f"{PROJECT}:{key}": value for key, value in values.items()},
+                                  [f"{PROJECT}:{key}" for key in secret_keys])
+
+    outputs: dict[str, Any] = {}
+    secret_outputs: set[str] = set()
+
+    async def run_program() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+        root = get_root_resource()
+        for output_name, value in root.outputs.items():
+            output = pulumi.Output.from_input(value)
+            outputs[output_name] = _plain(await output.future())
+            if await output.is_secret():
+                secret_outputs.add(output_name)
+
+    _sync_await(run_pulumi_func(run_program))
+    resources = tuple(sorted(recorded, key=lambda resource: (resource.type, resource.name)))
+    return OfflinePlan(stack=stack, resources=resources, outputs=outputs,
+                       secret_outputs=frozenset(secret_outputs))
+
+
+def plan_stack(stack: str, project_dir: Path = REPO_ROOT,
+               config: Mapping[str, str] | None = None) -> OfflinePlan:
+    """Plan `stack` offline. Invalid config raises ConfigError before any resource is registered."""
+    program = REPO_ROOT / "infra" / "__main__.py"
+    return contextvars.Context().run(_plan, stack, Path(project_dir), config, program)

@@ -1,0 +1,38 @@
+"""What `__main__` hands a target and what a target hands back.
+
+A target is a ComponentResource taking `(name: str, args: TargetArgs, opts=None)` and exposing
+`endpoints: Endpoints`: infra.docker_target.DockerTarget and infra.vm_target.VmTarget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pulumi
+
+from infra.services import ServiceSet
+from infra.settings import Settings
+
+if TYPE_CHECKING:
+    from infra.datalake import DataLake
+
+
+@dataclass(frozen=True)
+class TargetArgs:
+    settings: Settings
+    services: ServiceSet
+    # One secret Output per name in services.secrets (generated passwords or the configured override).
+    secrets: Mapping[str, pulumi.Output[str]]
+    data_lake: DataLake | None
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """How a user (and `ops`) reaches the services from where `pulumi up` ran."""
+
+    kestra_url: pulumi.Input[str]
+    pgadmin_url: pulumi.Input[str]
+    postgres_host: pulumi.Input[str]
+    postgres_port: pulumi.Input[int]
