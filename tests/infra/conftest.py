@@ -1,0 +1,21 @@
+"""Plans of the real program under Pulumi's mocks, computed once per session (importing pulumi_gcp
+and running the program cost most of the infra suite's time)."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.offline import OfflinePlan, plan_stack
+from tests.infra.raw_config import GCP_PROJECT
+
+
+@pytest.fixture(scope="session")
+def dev_plan() -> OfflinePlan:
+    """Pulumi.dev.yaml as committed: local Docker, no data lake."""
+    return plan_stack("dev")
+
+
+@pytest.fixture(scope="session")
+def dev_gcp_plan() -> OfflinePlan:
+    """The dev stack with a GCP project configured: Docker plus the data lake."""
+    return plan_stack("dev", config={"gcpProject": GCP_PROJECT})
