@@ -1,0 +1,1 @@
+"""The `ops` commands, one module per family; each imports its heavy dependencies when it runs."""

@@ -1,0 +1,67 @@
+"""Namespace files: DIR/<namespace>/files/<path> -> namespace file /<path>, diffed against one export per
+namespace and uploaded one multipart request (`fileContent`) per new or changed file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from kestra_ops.client import KestraClient
+from kestra_ops.errors import KestraHTTPError
+from kestra_ops.plan import Change, read_zip
+from kestra_ops.validation import LocalNamespaceFile
+
+
+def server_files(client: KestraClient, namespace: str) -> dict[str, bytes]:
+    """path (/dir/name) -> content of every namespace file."""
+    response = client.get(f"/namespaces/{namespace}/files/export")
+    archive = read_zip(response.content, f"namespace files export of {namespace}")
+    return {"/" + name.lstrip("/"): content for name, content in archive.items()}
+
+
+def plan_files(files: Iterable[LocalNamespaceFile], server: dict[str, dict[str, bytes]], prune: bool) -> list[Change]:
+    changes: list[Change] = []
+    local_paths: dict[str, set[str]] = {namespace: set() for namespace in server}
+    for file in files:
+        local_paths.setdefault(file.namespace, set()).add(file.path)
+        remote = server.get(file.namespace, {}).get(file.path)
+        action = "create" if remote is None else "unchanged" if remote == file.content else "update"
+        changes.append(Change("file", file.namespace, file.path, action, str(file.file)))
+    if prune:
+        for namespace, contents in sorted(server.items()):
+            for path in sorted(set(contents) - local_paths[namespace]):
+                changes.append(Change("file", namespace, path, "delete"))
+    return changes
+
+
+def apply_files(
+    client: KestraClient,
+    changes: list[Change],
+    files: dict[tuple[str, str], LocalNamespaceFile],
+    advance: Callable[[], None],
+) -> None:
+    for change in changes:
+        if change.action in ("create", "update"):
+            upload(client, files[(change.namespace, change.name)])
+        elif change.action == "delete":
+            try:
+                client.write("DELETE", f"/namespaces/{change.namespace}/files", params={"path": change.name}, retry_safe=True)
+            except KestraHTTPError as error:
+                if error.status != 404:
+                    raise
+        if change.writes:
+            advance()
+
+
+def upload(client: KestraClient, file: LocalNamespaceFile) -> None:
+    def applied() -> bool:
+        current = client.get_or_none(f"/namespaces/{file.namespace}/files", params={"path": file.path})
+        return current is not None and current.content == file.content
+
+    name = file.path.rsplit("/", 1)[-1]
+    client.write(
+        "POST",
+        f"/namespaces/{file.namespace}/files",
+        params={"path": file.path},
+        files={"fileContent": (name, file.content, "application/octet-stream")},
+        applied=applied,
+    )

@@ -1,0 +1,124 @@
+"""Flows: diff a validated directory against the server, validate on the server, then write in bulk.
+
+One export request per namespace reads every server source; one validate request covers the changed
+flows; one bulk request per namespace writes them (`delete=false` sent explicitly: the server's default
+deletes every flow missing from the body). A flow containing `---` goes by its own request, since the bulk
+and validate endpoints split their body on that substring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from kestra_ops.client import KestraClient
+from kestra_ops.errors import KestraHTTPError, ValidationFailed
+from kestra_ops.flow_yaml import load_plain
+from kestra_ops.plan import Change, read_zip, same_text
+from kestra_ops.validation import LocalFlow
+
+YAML = {"Content-Type": "application/x-yaml"}
+
+
+def server_sources(client: KestraClient, namespace: str) -> dict[str, str]:
+    """flow id -> source for the flows of exactly this namespace (the export filter is a prefix)."""
+    response = client.get("/flows/export/by-query", params={"namespace": namespace})
+    sources: dict[str, str] = {}
+    for name, content in read_zip(response.content, f"flows export of {namespace}").items():
+        source = content.decode("utf-8")
+        try:
+            flow = load_plain(source)
+        except Exception:  # a source the server stored is its business; it just is not ours
+            continue
+        if isinstance(flow, dict) and flow.get("namespace") == namespace and isinstance(flow.get("id"), str):
+            sources[flow["id"]] = source
+    return sources
+
+
+def plan_flows(
+    flows: Iterable[LocalFlow], server: dict[str, dict[str, str]], prune: bool
+) -> list[Change]:
+    """`server`: namespace -> flow id -> source, for every managed namespace."""
+    changes: list[Change] = []
+    local_ids: dict[str, set[str]] = {namespace: set() for namespace in server}
+    for flow in flows:
+        local_ids.setdefault(flow.namespace, set()).add(flow.id)
+        remote = server.get(flow.namespace, {}).get(flow.id)
+        action = "create" if remote is None else "unchanged" if same_text(flow.source, remote) else "update"
+        changes.append(Change("flow", flow.namespace, flow.id, action, str(flow.file)))
+    if prune:
+        for namespace, sources in sorted(server.items()):
+            for flow_id in sorted(set(sources) - local_ids[namespace]):
+                changes.append(Change("flow", namespace, flow_id, "delete"))
+    return changes
+
+
+def validate_on_server(client: KestraClient, flows: list[LocalFlow]) -> list[str]:
+    """Server-side validation of the flows about to be written; returns warnings, raises on errors."""
+    together = [flow for flow in flows if not flow.needs_own_request]
+    batches = ([together] if together else []) + [[flow] for flow in flows if flow.needs_own_request]
+    problems: list[str] = []
+    warnings: list[str] = []
+    for batch in batches:
+        body = "\n---\n".join(flow.source.strip("\n") for flow in batch) + "\n"
+        results = client.query("POST", "/flows/validate", content=body.encode(), headers=YAML)
+        for result in results.json():
+            index = result.get("index", 0)
+            file = batch[index].file if 0 <= index < len(batch) else f"flow #{index}"
+            if result.get("constraints"):
+                problems.append(f"{file}: rejected by Kestra: {' '.join(str(result['constraints']).split())}")
+            for warning in result.get("warnings") or []:
+                warnings.append(f"{file}: Kestra warns: {' '.join(str(warning).split())}")
+    if problems:
+        raise ValidationFailed(problems)
+    return warnings
+
+
+def apply_flows(
+    client: KestraClient, changes: list[Change], flows: dict[tuple[str, str], LocalFlow], advance: Callable[[], None]
+) -> None:
+    by_namespace: dict[str, list[LocalFlow]] = {}
+    for change in changes:
+        if change.action in ("create", "update"):
+            flow = flows[(change.namespace, change.name)]
+            if flow.needs_own_request:
+                _write_one(client, flow, change.action)
+                advance()
+            else:
+                by_namespace.setdefault(change.namespace, []).append(flow)
+    for namespace, batch in sorted(by_namespace.items()):
+        body = "\n---\n".join(flow.source.strip("\n") for flow in batch) + "\n"
+        # Re-sending identical sources creates no revision, so a bulk update whose answer was lost is safe to repeat.
+        client.write(
+            "POST",
+            f"/flows/{namespace}",
+            params={"delete": "false", "override": "false"},
+            content=body.encode(),
+            headers=YAML,
+            retry_safe=True,
+        )
+        for _ in batch:
+            advance()
+    for change in changes:
+        if change.action == "delete":
+            try:
+                client.write("DELETE", f"/flows/{change.namespace}/{change.name}", retry_safe=True)
+            except KestraHTTPError as error:
+                if error.status != 404:  # gone already: what we wanted
+                    raise
+            advance()
+
+
+def _write_one(client: KestraClient, flow: LocalFlow, action: str) -> None:
+    body = flow.source.encode()
+    if action == "update":
+        client.write("PUT", f"/flows/{flow.namespace}/{flow.id}", content=body, headers=YAML, retry_safe=True)
+        return
+    try:
+        client.write("POST", "/flows", content=body, headers=YAML, retry_safe=True)
+    except KestraHTTPError as error:
+        # A create retried after a lost answer meets the flow it created: compare, update if it differs.
+        if error.status != 422 or "exist" not in error.message.lower():
+            raise
+        current = client.get_json(f"/flows/{flow.namespace}/{flow.id}", params={"source": "true"})
+        if not same_text(flow.source, current.get("source") or ""):
+            client.write("PUT", f"/flows/{flow.namespace}/{flow.id}", content=body, headers=YAML, retry_safe=True)

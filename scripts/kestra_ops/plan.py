@@ -1,0 +1,54 @@
+"""The plan shared by flows and namespace files: what to create, update, delete or leave alone."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+
+from kestra_ops.errors import KestraError
+
+ACTIONS = ("create", "update", "delete", "unchanged")
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # "flow" or "file"
+    namespace: str
+    name: str  # flow id, or namespace file path
+    action: str  # one of ACTIONS
+    file: str | None = None  # the local file, when there is one
+
+    @property
+    def writes(self) -> bool:
+        return self.action != "unchanged"
+
+    def describe(self) -> str:
+        where = f" ({self.file})" if self.file and self.action != "unchanged" else ""
+        return f"{self.action:9} {self.kind} {self.namespace}/{self.name.lstrip('/')}{where}"
+
+
+def counts(changes: tuple[Change, ...] | list[Change]) -> dict[str, int]:
+    tally = Counter(change.action for change in changes)
+    return {action: tally.get(action, 0) for action in ACTIONS}
+
+
+def same_text(local: str, remote: str) -> bool:
+    """Sources equal up to trailing whitespace and blank lines at either end (what a round trip changes)."""
+    return _normalized(local) == _normalized(remote)
+
+
+def _normalized(text: str) -> list[str]:
+    return [line.rstrip() for line in text.strip("\r\n").splitlines()]
+
+
+def read_zip(content: bytes, what: str) -> dict[str, bytes]:
+    """File entries of a ZIP answer (an empty body is an empty archive)."""
+    if not content:
+        return {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
+    except zipfile.BadZipFile:
+        raise KestraError(f"{what}: the server's answer is not a ZIP archive") from None
