@@ -45,7 +45,7 @@ images_pinned = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=validate_images_pinned,
     config_schema=images_schema,
-    remediation_steps="Pin the image in the stack config, e.g. kestra/kestra:v1.1.4 or postgres:18.1 (or name@sha256:…).",
+    remediation_steps="Pin kestra-stack:kestraImage, postgresImage and pgadminImage to a version (kestra/kestra:v1.1.6, postgres:18.6) or a digest (name@sha256:…).",
 )
 
 
@@ -78,5 +78,5 @@ ports_on_localhost = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=validate_ports_on_localhost,
     config_schema=ports_schema,
-    remediation_steps="Leave kestra-stack:hostIp at 127.0.0.1 (the default) and reach the UI through localhost or an SSH tunnel.",
+    remediation_steps="Leave kestra-stack:bindAddress at 127.0.0.1 (the default); from another machine use an SSH tunnel.",
 )

@@ -11,7 +11,7 @@ from ..props import UNKNOWN, elements, entries, get
 
 labels_schema = schema(
     labels=string_list(["env", "app"], "Labels every labelable resource carries, with a non-empty value."),
-    includeDocker=boolean(True, "Also require them on Docker containers, volumes and networks."),
+    includeDocker=boolean(False, "Also require them on Docker containers, volumes and networks."),
 )
 
 
@@ -48,5 +48,5 @@ required_labels = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=validate_labels,
     config_schema=labels_schema,
-    remediation_steps="Pass the stack's common labels (env=<stack>, app=kestra) to every resource that takes labels.",
+    remediation_steps="List env=<stack> and app=<name> in kestra-stack:labels (applied to every labelled GCP resource).",
 )

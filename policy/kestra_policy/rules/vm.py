@@ -70,7 +70,7 @@ firewall_no_open_ingress = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=validate_firewall,
     config_schema=firewall_schema,
-    remediation_steps="Allow only IAP's range 35.235.240.0/20, or list your operators' CIDRs in kestra-stack:allowedCidrs.",
+    remediation_steps="Allow only IAP's range 35.235.240.0/20, or list your operators' CIDRs in kestra-stack:vmAllowedCidrs.",
 )
 
 
@@ -88,13 +88,17 @@ def _has_external_ip(instance_props: Any) -> Any:
 
 
 def _applies_to(firewall_props: Any, instance_props: Any) -> bool:
-    targets = get(firewall_props, "targetTags")
-    if targets is UNKNOWN or not elements(targets):
-        return True
-    instance_tags = get(instance_props, "tags")
-    if instance_tags is UNKNOWN:
-        return True
-    return bool(set(elements(targets)) & set(elements(instance_tags)))
+    """Whether an ingress rule reaches the instance: by target tag or target service account; when either
+    side is unknown, assume it does."""
+    target_tags = elements(get(firewall_props, "targetTags"))
+    target_accounts = elements(get(firewall_props, "targetServiceAccounts"))
+    if target_tags:
+        instance_tags = elements(get(instance_props, "tags"))
+        return UNKNOWN in target_tags or UNKNOWN in instance_tags or bool(set(target_tags) & set(instance_tags))
+    if target_accounts:
+        email = get(instance_props, "serviceAccount", "email")
+        return UNKNOWN in target_accounts or email is UNKNOWN or email in target_accounts
+    return True
 
 
 public_ip_schema = schema(
@@ -130,8 +134,8 @@ vm_public_ip_restricted = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=validate_public_ip_restricted,
     config_schema=public_ip_schema,
-    remediation_steps="Keep kestra-stack:externalIp false and use the IAP tunnel; if you need a public IP, list only "
-    "your operators' addresses in kestra-stack:allowedCidrs.",
+    remediation_steps="Keep kestra-stack:vmExternalIp false and use the IAP tunnel; if you need a public IP, list only "
+    "your operators' addresses in kestra-stack:vmAllowedCidrs.",
 )
 
 
