@@ -9,6 +9,8 @@ import pytest
 
 from tests.postgres_server import PostgresServer, PostgresUnavailable, start_postgres
 
+pytest_plugins = ["tests.kestra_emulator.fixtures"]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = PROJECT_ROOT / "tests" / "data"
 

@@ -1,0 +1,5 @@
+"""A Kestra emulator for tests: a real HTTP server whose traffic is checked against Kestra's OpenAPI spec."""
+
+from tests.kestra_emulator.server import KestraEmulator, RecordedRequest
+
+__all__ = ["KestraEmulator", "RecordedRequest"]

@@ -1,0 +1,158 @@
+"""The checks a real Kestra server makes on a flow source (parse, ids, tasks, triggers, cron)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from croniter import croniter
+
+FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
+NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+TASK_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
+PLUGIN_TYPE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$")
+# Kestra 1.0 reserves these flow ids: they collide with the UI's and API's own routes.
+RESERVED_FLOW_IDS = frozenset({"pause", "resume", "force-run", "change-status", "kill", "executions", "search",
+                               "source", "disable", "enable"})
+SCHEDULE_TYPES = frozenset({"io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule"})
+CRON_NICKNAMES = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+# Keys under which a task holds child tasks (flowable tasks and the flow's own error/finally branches).
+CHILD_TASK_KEYS = ("tasks", "then", "else", "errors", "finally", "afterExecution", "default")
+# The properties of Kestra's Flow model; any other top-level key is rejected ("Unrecognized field").
+FLOW_PROPERTIES = frozenset({"afterExecution", "checks", "concurrency", "deleted", "description", "disabled", "errors",
+                             "finally", "id", "inputs", "labels", "listeners", "namespace", "outputs",
+                             "pluginDefaults", "retry", "revision", "sla", "taskDefaults", "tasks", "triggers",
+                             "variables", "workerGroup"})
+
+
+@dataclass(frozen=True)
+class ParsedFlow:
+    source: str
+    document: dict[str, Any]
+    violations: tuple[tuple[str, str], ...]
+
+    @property
+    def id(self) -> str:
+        return str(self.document.get("id", ""))
+
+    @property
+    def namespace(self) -> str:
+        return str(self.document.get("namespace", ""))
+
+    def message(self) -> str:
+        return ", ".join(f"{path}: {message}" for path, message in self.violations)
+
+
+def parse_flow(source: str, *, reserved_ids: bool) -> ParsedFlow:
+    try:
+        document = yaml.safe_load(source)
+    except yaml.YAMLError as error:
+        return ParsedFlow(source, {}, (("flow", f"Invalid YAML: {error}"),))
+    if not isinstance(document, dict):
+        return ParsedFlow(source, {}, (("flow", "Invalid flow: the source is not a YAML mapping"),))
+    return ParsedFlow(source, document, tuple(flow_violations(document, reserved_ids=reserved_ids)))
+
+
+def flow_violations(flow: dict[str, Any], *, reserved_ids: bool) -> list[tuple[str, str]]:
+    violations: list[tuple[str, str]] = [(str(key), f'Unrecognized field "{key}"')
+                                         for key in flow if key not in FLOW_PROPERTIES]
+    flow_id, namespace = flow.get("id"), flow.get("namespace")
+    if not isinstance(flow_id, str) or not flow_id:
+        violations.append(("id", "must not be null"))
+    elif not FLOW_ID.match(flow_id) or len(flow_id) > 100:
+        violations.append(("id", f"must match \"{FLOW_ID.pattern}\""))
+    elif reserved_ids and flow_id in RESERVED_FLOW_IDS:
+        violations.append(("id", f"'{flow_id}' is a reserved flow id"))
+    if not isinstance(namespace, str) or not namespace:
+        violations.append(("namespace", "must not be null"))
+    elif not NAMESPACE.match(namespace) or len(namespace) > 150:
+        violations.append(("namespace", f"must match \"{NAMESPACE.pattern}\""))
+    tasks = flow.get("tasks")
+    if not isinstance(tasks, list) or not tasks:
+        violations.append(("tasks", "must not be empty"))
+    seen: dict[str, int] = {}
+    for key in ("tasks", "errors", "finally", "afterExecution"):
+        _walk_tasks(flow.get(key), key, seen, violations)
+    duplicates = sorted(task_id for task_id, count in seen.items() if count > 1)
+    if duplicates:
+        violations.append(("tasks", f"Duplicate task id with name [{', '.join(duplicates)}]"))
+    violations.extend(_trigger_violations(flow.get("triggers")))
+    return violations
+
+
+def _walk_tasks(tasks: Any, path: str, seen: dict[str, int], violations: list[tuple[str, str]]) -> None:
+    if tasks is None:
+        return
+    if not isinstance(tasks, list):
+        violations.append((path, "must be a list of tasks"))
+        return
+    for index, task in enumerate(tasks):
+        where = f"{path}[{index}]"
+        if not isinstance(task, dict):
+            violations.append((where, "must be a task object"))
+            continue
+        task_id, task_type = task.get("id"), task.get("type")
+        if not isinstance(task_id, str) or not task_id:
+            violations.append((f"{where}.id", "must not be null"))
+        elif not TASK_ID.match(task_id):
+            violations.append((f"{where}.id", f"must match \"{TASK_ID.pattern}\""))
+        else:
+            seen[task_id] = seen.get(task_id, 0) + 1
+        if not isinstance(task_type, str) or not PLUGIN_TYPE.match(task_type):
+            violations.append((f"{where}.type", "must be a plugin type"))
+        for key in CHILD_TASK_KEYS:
+            _walk_tasks(task.get(key), f"{where}.{key}", seen, violations)
+        cases = task.get("cases")
+        if isinstance(cases, dict):
+            for case, case_tasks in cases.items():
+                _walk_tasks(case_tasks, f"{where}.cases.{case}", seen, violations)
+
+
+def _trigger_violations(triggers: Any) -> list[tuple[str, str]]:
+    if triggers is None:
+        return []
+    if not isinstance(triggers, list):
+        return [("triggers", "must be a list of triggers")]
+    violations: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for index, trigger in enumerate(triggers):
+        where = f"triggers[{index}]"
+        if not isinstance(trigger, dict):
+            violations.append((where, "must be a trigger object"))
+            continue
+        trigger_id = trigger.get("id")
+        if not isinstance(trigger_id, str) or not TASK_ID.match(trigger_id):
+            violations.append((f"{where}.id", "must not be null"))
+        elif trigger_id in seen:
+            violations.append(("triggers", f"Duplicate trigger id with name [{trigger_id}]"))
+        else:
+            seen.add(trigger_id)
+        if not isinstance(trigger.get("type"), str) or not PLUGIN_TYPE.match(trigger["type"]):
+            violations.append((f"{where}.type", "must be a plugin type"))
+        if trigger.get("type") in SCHEDULE_TYPES:
+            violations.extend(_schedule_violations(trigger, where))
+    return violations
+
+
+def _schedule_violations(trigger: dict[str, Any], where: str) -> list[tuple[str, str]]:
+    violations = []
+    cron = trigger.get("cron")
+    if not isinstance(cron, str) or not cron.strip():
+        violations.append((f"{where}.cron", "must not be null"))
+    elif cron.strip() not in CRON_NICKNAMES and not croniter.is_valid(cron):
+        violations.append((f"{where}.cron", "invalid cron expression"))
+    timezone = trigger.get("timezone")
+    if timezone is not None:
+        try:
+            ZoneInfo(str(timezone))
+        except (ZoneInfoNotFoundError, ValueError):
+            violations.append((f"{where}.timezone", f"Unknown time-zone ID: {timezone}"))
+    return violations
+
+
+def schedule_triggers(flow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [trigger for trigger in flow.get("triggers") or []
+            if isinstance(trigger, dict) and trigger.get("type") in SCHEDULE_TYPES]

@@ -1,0 +1,293 @@
+"""KestraEmulator: a real HTTP server on 127.0.0.1 speaking Kestra's REST API, checked against its spec."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import threading
+import time
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from tests.kestra_emulator import executions, flows, kv, misc, namespace_files, triggers
+from tests.kestra_emulator.faults import FaultPlan
+from tests.kestra_emulator.http_types import ApiError, ApiRequest, ApiResponse
+from tests.kestra_emulator.routing import Route, Router
+from tests.kestra_emulator.scheduler import run_backfills
+from tests.kestra_emulator.spec import kestra_spec
+from tests.kestra_emulator.state import EmulatorState
+
+EMULATED_ROUTES = (*misc.ROUTES, *flows.ROUTES, *kv.ROUTES, *namespace_files.ROUTES, *triggers.ROUTES,
+                   *executions.ROUTES)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    status: int | None  # None: the connection was closed without a response
+    applied: bool
+    fault: str | None = None
+
+
+def _not_emulated(state: EmulatorState, request: ApiRequest) -> ApiResponse:
+    raise ApiError(501, f"{request.method} {request.path} is part of Kestra's API but not emulated")
+
+
+@functools.cache
+def _router() -> Router:
+    """Emulated routes, plus every other operation of the spec answering 501 (so it cannot pass unnoticed)."""
+    spec = kestra_spec()
+    covered = {(route.method, route.template) for route in EMULATED_ROUTES}
+    others = [Route(method.upper(), template, _not_emulated)
+              for template, operations in spec.document["paths"].items() for method in operations
+              if method in ("get", "put", "post", "delete", "patch") and (method.upper(), template) not in covered]
+    return Router((*EMULATED_ROUTES, *others), spec.document["paths"])
+
+
+def parse_version(version: str) -> tuple[int, int, int]:
+    parts = [int(part) if part.isdigit() else 0 for part in version.split(".")]
+    return (parts + [0, 0, 0])[0], (parts + [0, 0, 0])[1], (parts + [0, 0, 0])[2]
+
+
+class KestraEmulator:
+    """Kestra (1.x by default, or 0.20) on 127.0.0.1:<free port>, with mandatory basic auth.
+
+    State for assertions: `.flows`, `.kv`, `.namespace_files`, `.triggers`, `.executions`, `.requests`,
+    `.write_count`, `.spec_violations` (must stay empty).
+    """
+
+    def __init__(self, version: str = "1.1.0", username: str = "ops@example.com",
+                 password: str = "Emul4torPassw0rd", latency_s: float = 0.0, fault_rate: float = 0.0,
+                 seed: int = 0, faults: Iterable[str] = ("503", "lost"), retry_after_s: int | None = None,
+                 backfill_mode: str = "sync") -> None:
+        if backfill_mode not in ("sync", "manual"):
+            raise ValueError("backfill_mode must be 'sync' or 'manual'")
+        self.version = version
+        self.state = EmulatorState(version=parse_version(version), backfill_mode=backfill_mode)
+        self._credentials = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+        self.latency_s = latency_s
+        self.retry_after_s = retry_after_s
+        self._faults = FaultPlan(fault_rate, faults, seed)
+        self.requests: list[RecordedRequest] = []
+        self.spec_violations: list[str] = []
+        self._log_lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+    def start(self) -> KestraEmulator:
+        _router()  # parse the spec before the first request, not during it
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="kestra-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> KestraEmulator:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- state for assertions --------------------------------------------------------------------------------
+    @property
+    def flows(self) -> dict[tuple[str, str], list[str]]:
+        with self.state.lock:
+            return {key: list(flow.sources) for key, flow in self.state.flows.items() if not flow.deleted}
+
+    @property
+    def kv(self) -> dict[tuple[str, str], tuple[str, Any]]:
+        with self.state.lock:
+            return {key: (entry.type, entry.value) for key, entry in self.state.kv.items() if not entry.expired()}
+
+    @property
+    def namespace_files(self) -> dict[tuple[str, str], bytes]:
+        with self.state.lock:
+            return {key: stored.content for key, stored in self.state.files.items()}
+
+    @property
+    def triggers(self) -> dict[tuple[str, str, str], dict[str, Any] | None]:
+        with self.state.lock:
+            return {key: context.get("backfill") for key, context in self.state.triggers.items()}
+
+    @property
+    def executions(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return [executions.summary(execution) for execution in self.state.executions]
+
+    @property
+    def write_count(self) -> int:
+        return self.state.write_count
+
+    def run_scheduler(self, limit: int | None = None) -> int:
+        """Advance backfills (manual mode): at most `limit` executions per backfill; returns how many were made."""
+        with self.state.lock:
+            return run_backfills(self.state, limit)
+
+    # -- request processing (called from the server's threads) -------------------------------------------------
+    def authorised(self, header: str | None) -> bool:
+        return header == self._credentials
+
+    def record(self, entry: RecordedRequest, violations: Iterable[str] = ()) -> None:
+        with self._log_lock:
+            self.requests.append(entry)
+            self.spec_violations.extend(violations)
+
+    def draw_fault(self) -> str | None:
+        return self._faults.draw()
+
+    def process(self, request: ApiRequest) -> tuple[ApiResponse, bool, list[str]]:
+        """Answer an authenticated API request: (response, applied, spec violations)."""
+        router = _router()
+        violations: list[str] = []
+        check = None
+        try:
+            tenant_path = router.tenant_form(request.path, self.state)
+            resolved = router.resolve(request.method, tenant_path)
+            request.path_params = resolved.path_params
+            template = resolved.route.template
+            if resolved.route.handler is _not_emulated:
+                violations.append(f"{request.method} {request.path}: not emulated (the client uses an operation "
+                                  "the emulator does not serve)")
+            check = kestra_spec().operation(template, request.method)
+            found = check.check_request(request, {**resolved.path_params, "tenant": resolved.path_params.get("tenant", "main")})
+            violations.extend(f"request {violation.message}" for violation in found)
+            rejecting = next((violation for violation in found if violation.status is not None), None)
+            if rejecting is not None:
+                raise ApiError(rejecting.status, rejecting.message)
+            response, applied = self._run_handler(resolved.route, request)
+        except ApiError as error:
+            response, applied = error.response(), False
+        if check is not None:
+            violations.extend(f"response {message}" for message in check.check_response(response))
+        return response, applied, violations
+
+    def _run_handler(self, route: Route, request: ApiRequest) -> tuple[ApiResponse, bool]:
+        with self.state.lock:
+            self.state.applied = False
+            try:
+                response = route.handler(self.state, request)
+            except ApiError as error:
+                response = error.response()
+            except Exception:  # an emulator bug must fail the test, not pass silently
+                self.spec_violations.append(f"emulator error on {request.method} {request.path}:\n{traceback.format_exc()}")
+                response = ApiResponse.json(500, {"message": "Internal Server Error (emulator)"})
+            applied = self.state.applied
+            if applied and self.state.backfill_mode == "sync":
+                run_backfills(self.state)
+            return response, applied
+
+
+def _make_handler(emulator: KestraEmulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(_KestraRequestHandler):
+        pass
+
+    Handler.emulator = emulator
+    return Handler
+
+
+class _KestraRequestHandler(BaseHTTPRequestHandler):
+    emulator: KestraEmulator
+    protocol_version = "HTTP/1.1"
+    # Headers and body leave in one segment: separate small writes stall on Nagle + delayed ACK (~40 ms).
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
+    server_version = "KestraEmulator"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+        return
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        emulator = self.emulator
+        path, _, raw_query = self.path.partition("?")
+        body = self._read_body()
+        if emulator.latency_s:
+            time.sleep(emulator.latency_s)
+        if path == "/ping" and self.command == "GET":
+            self._send(ApiResponse(200, b"pong", "text/plain"))
+            emulator.record(RecordedRequest(self.command, path, raw_query, 200, False))
+            return
+        if not emulator.authorised(self.headers.get("Authorization")):
+            self._send(ApiResponse(401, headers={"WWW-Authenticate": "Basic"}))
+            emulator.record(RecordedRequest(self.command, path, raw_query, 401, False))
+            return
+        fault = emulator.draw_fault()
+        request = ApiRequest(self.command, path, ApiRequest.parse_query(raw_query), self.headers, body)
+        if fault == "503":
+            headers = {"Retry-After": str(emulator.retry_after_s)} if emulator.retry_after_s is not None else {}
+            response = ApiResponse.json(503, {"message": "Service Unavailable"})
+            response.headers.update(headers)
+            self._send(response)
+            emulator.record(RecordedRequest(self.command, path, raw_query, 503, False, fault))
+            return
+        response, applied, violations = emulator.process(request)
+        if fault == "lost":
+            emulator.record(RecordedRequest(self.command, path, raw_query, None, applied, fault), violations)
+            self.close_connection = True
+            return
+        self._send(response)
+        emulator.record(RecordedRequest(self.command, path, raw_query, response.status, applied), violations)
+
+    def _send(self, response: ApiResponse) -> None:
+        self.send_response(response.status)
+        if response.content_type:
+            self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if response.body:
+            self.wfile.write(response.body)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import io
+import zipfile
+
+import httpx
+
+from tests.kestra_emulator.conftest import YAML, flow_source
+from tests.kestra_emulator.server import KestraEmulator
+
+
+def test_create_answers_200_with_revision_1_and_stores_the_source(api: httpx.Client, kestra_emulator: KestraEmulator) -> None:
+    response = api.post("/flows", content=flow_source("hello"), headers=YAML)
+    assert response.status_code == 200
+    assert response.json()["revision"] == 1
+    assert kestra_emulator.flows == {("zoomcamp", "hello"): [flow_source("hello")]}
+
+
+def test_create_of_an_existing_id_is_422_flow_id_already_exists(api: httpx.Client) -> None:
+    api.post("/flows", content=flow_source("hello"), headers=YAML)
+    response = api.post("/flows", content=flow_source("hello"), headers=YAML)
+    assert response.status_code == 422
+    assert "Flow id already exists" in response.json()["message"]
+
+
+def test_update_of_a_missing_flow_is_404_with_an_empty_body(api: httpx.Client) -> None:
+    response = api.put("/flows/zoomcamp/nope", content=flow_source("nope"), headers=YAML)
+    assert response.status_code == 404
+    assert response.content == b""
+
+
+def test_an_identical_source_keeps_the_revision_and_a_changed_one_adds_one(api: httpx.Client,
+                                                                              kestra_emulator: KestraEmulator) -> None:
+    api.post("/flows", content=flow_source("hello"), headers=YAML)
+    writes = kestra_emulator.write_count
+    same = api.put("/flows/zoomcamp/hello", content=flow_source("hello"), headers=YAML)
+    assert same.json()["revision"] == 1
+    assert kestra_emulator.write_count == writes
+    changed = api.put("/flows/zoomcamp/hello", content=flow_source("hello", extra="description: new\n"), headers=YAML)
+    assert changed.json()["revision"] == 2
+    assert len(kestra_emulator.flows[("zoomcamp", "hello")]) == 2
+
+
+def test_get_with_source_returns_the_stored_text(api: httpx.Client) -> None:
+    api.post("/flows", content=flow_source("hello"), headers=YAML)
+    document = api.get("/flows/zoomcamp/hello", params={"source": "true"}).json()
+    assert document["source"] == flow_source("hello")
+    assert "source" not in api.get("/flows/zoomcamp/hello").json()
+
+
+def test_delete_is_204_then_404(api: httpx.Client, kestra_emulator: KestraEmulator) -> None:
+    api.post("/flows", content=flow_source("hello"), headers=YAML)
+    assert api.delete("/flows/zoomcamp/hello").status_code == 204
+    assert api.delete("/flows/zoomcamp/hello").status_code == 404
+    assert kestra_emulator.flows == {}
+
+
+def test_search_pages_from_1_with_the_total(api: httpx.Client) -> None:
+    for index in range(5):
+        api.post("/flows", content=flow_source(f"f{index}"), headers=YAML)
+    api.post("/flows", content=flow_source("other", "elsewhere"), headers=YAML)
+    page2 = api.get("/flows/search", params={"namespace": "zoomcamp", "page": 2, "size": 2}).json()
+    assert page2["total"] == 5
+    assert [flow["id"] for flow in page2["results"]] == ["f2", "f3"]
+    filtered = api.get("/flows/search", params={"filters[namespace][EQUALS]": "elsewhere"}).json()
+    assert [flow["id"] for flow in filtered["results"]] == ["other"]
+
+
+def test_export_by_query_zips_the_namespace_sources(api: httpx.Client) -> None:
+    api.post("/flows", content=flow_source("a"), headers=YAML)
+    api.post("/flows", content=flow_source("b", "elsewhere"), headers=YAML)
+    response = api.get("/flows/export/by-query", params={"namespace": "zoomcamp"})
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert {name: archive.read(name).decode() for name in archive.namelist()} == {"zoomcamp-a.yml": flow_source("a")}
