@@ -11,6 +11,7 @@ apart even though the program's modules stay imported).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextvars
 import hashlib
@@ -204,6 +205,9 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
                 parents[response.urn] = request.name
             return response
 
+    # An event loop of our own, closed afterwards: nothing of this run outlives it.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False,
                              monitor=RecordingMonitor(mocks))
@@ -222,7 +226,11 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
             if await output.is_secret():
                 secret_outputs.add(output_name)
 
-    _sync_await(run_pulumi_func(run_program))
+    try:
+        _sync_await(run_pulumi_func(run_program))
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
     resources = tuple(sorted(recorded, key=lambda resource: (resource.type, resource.name)))
     return OfflinePlan(stack=stack, resources=resources, outputs=outputs,
                        secret_outputs=frozenset(secret_outputs))
