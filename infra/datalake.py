@@ -49,6 +49,8 @@ class DataLake(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kestra-stack:datalake:DataLake", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # With protectData, `pulumi destroy` stops at the data until it is unprotected on purpose.
+        data = pulumi.ResourceOptions(parent=self, protect=args.protect_data)
         labels = dict(args.labels)
 
         self.bucket = gcp.storage.Bucket(
@@ -64,7 +66,7 @@ class DataLake(pulumi.ComponentResource):
                 action=gcp.storage.BucketLifecycleRuleActionArgs(type="AbortIncompleteMultipartUpload"),
                 condition=gcp.storage.BucketLifecycleRuleConditionArgs(age=1),
             )],
-            opts=child,
+            opts=data,
         )
         self.dataset = gcp.bigquery.Dataset(
             f"{name}-dataset",
@@ -73,7 +75,7 @@ class DataLake(pulumi.ComponentResource):
             location=args.location,
             labels=labels,
             delete_contents_on_destroy=not args.protect_data,
-            opts=child,
+            opts=data,
         )
         self.service_account = gcp.serviceaccount.Account(
             f"{name}-sa",

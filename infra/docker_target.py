@@ -53,8 +53,11 @@ class DockerTarget(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         network = docker.Network(f"{name}-network", name=f"{prefix}-net", driver="bridge", opts=child)
+        # With protectData the volumes outlive `pulumi destroy`; the next `up` adopts them by name.
+        volume_opts = pulumi.ResourceOptions(parent=self, retain_on_delete=settings.protect_data)
         volumes = {
-            volume: docker.Volume(f"{name}-volume-{volume}", name=f"{prefix}-{volume}", opts=child)
+            volume: docker.Volume(f"{name}-volume-{volume}", name=f"{prefix}-{volume}",
+                                  opts=volume_opts)
             for volume in args.services.volumes
         }
         images: dict[str, docker.RemoteImage] = {}

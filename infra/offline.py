@@ -42,6 +42,8 @@ class PlannedResource:
     inputs: dict
     parent: str | None  # the parent resource's name; None for top-level resources
     secret_inputs: frozenset[str] = frozenset()  # top-level inputs the program marked secret
+    protect: bool = False  # `pulumi destroy` refuses to delete it
+    retain_on_delete: bool = False  # left in place (not deleted) when removed from the stack
 
 
 @dataclass(frozen=True)
@@ -200,8 +202,9 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
                 parent = parents.get(request.parent)
                 wire = rpc.deserialize_properties(request.object, keep_unknowns=True)
                 secret = frozenset(key for key, value in wire.items() if _is_secret(value))
-                recorded.append(PlannedResource(request.type, request.name, _plain(wire), parent,
-                                                secret))
+                recorded.append(PlannedResource(
+                    request.type, request.name, _plain(wire), parent, secret,
+                    protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete)))
                 parents[response.urn] = request.name
             return response
 

@@ -9,7 +9,7 @@ import re
 import pytest
 import yaml
 
-from infra.offline import OfflinePlan
+from infra.offline import OfflinePlan, plan_stack
 from infra.settings import COURSE_DEFAULT_EMAILS, COURSE_DEFAULT_PASSWORDS
 from tests.infra.inventory import VARIANTS, inventory_of, is_subset, load_inventory
 from tests.infra.raw_config import GCP_PROJECT
@@ -213,3 +213,17 @@ def test_components_own_their_children(plan):
         else:
             assert resource.parent is not None, resource.name
             assert resource.name.startswith(f"{resource.parent}-"), resource.name
+
+
+def test_dev_data_is_not_protected(dev_gcp_plan):
+    for resource in dev_gcp_plan.resources:
+        assert not resource.protect and not resource.retain_on_delete, resource.name
+
+
+def test_protect_data_keeps_bucket_dataset_and_volumes_through_destroy():
+    plan = plan_stack("dev", config={"gcpProject": GCP_PROJECT, "protectData": "true"})
+    bucket, dataset = plan.named("datalake-bucket"), plan.named("datalake-dataset")
+    assert bucket.inputs["forceDestroy"] is False and bucket.protect
+    assert dataset.inputs["deleteContentsOnDestroy"] is False and dataset.protect
+    volumes = plan.of_type("docker:index/volume:Volume")
+    assert len(volumes) == 4 and all(volume.retain_on_delete for volume in volumes)
