@@ -41,6 +41,13 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def _utc(text: str) -> str:
+    try:
+        return iso(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return text
+
+
 def backfill_id(namespace: str, spec: BackfillSpec) -> str:
     identity = f"{namespace}/{spec.flow_id}/{spec.trigger_id}/{iso(spec.start)}/{iso(spec.end)}"
     return hashlib.sha256(identity.encode()).hexdigest()[:16]
@@ -87,7 +94,7 @@ def backfill_state(client: KestraClient, namespace: str, spec: BackfillSpec, tri
     if current:
         labels = {label.get("key"): label.get("value") for label in current.get("labels") or []}
         if labels.get(LABEL) == ident:
-            detail = f"at {current['currentDate']}" if current.get("currentDate") else ""
+            detail = f"at {_utc(current['currentDate'])}" if current.get("currentDate") else ""
             return BackfillState(spec, ident, "running", detail)
         return BackfillState(
             spec, ident, "blocked", f"another backfill ({current.get('start')} .. {current.get('end')}) runs on this trigger"

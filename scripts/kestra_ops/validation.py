@@ -27,6 +27,12 @@ RESERVED_FLOW_IDS = frozenset(
 SCHEDULE_TYPES = frozenset({"io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule"})
 CRON_NICKNAMES = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 TASK_LIST_KEYS = ("tasks", "errors", "finally", "afterExecution")
+# The properties of Kestra's Flow model: the server rejects any other top-level key ("Unrecognized field").
+FLOW_PROPERTIES = frozenset({
+    "afterExecution", "checks", "concurrency", "deleted", "description", "disabled", "errors", "finally", "id",
+    "inputs", "labels", "listeners", "namespace", "outputs", "pluginDefaults", "retry", "revision", "sla",
+    "taskDefaults", "tasks", "triggers", "variables", "workerGroup",
+})
 FLOW_SUFFIXES = (".yaml", ".yml")
 KV_CALL = re.compile(r"""\bkv\(\s*(['"])(?P<key>[^'"]+)\1(?P<args>[^)]*)\)""")
 KV_OPTIONAL = re.compile(r"errorOnMissing\s*=\s*false", re.IGNORECASE)
@@ -146,6 +152,9 @@ class _Checker:
         if not isinstance(flow, LineDict):
             error(1, "a flow must be a YAML mapping (id, namespace, tasks, ...)")
             return
+        for key in flow:
+            if key not in FLOW_PROPERTIES:
+                error(flow.lines[key], f"unknown top-level key {key!r} (Kestra rejects it)")
         flow_id = self._flow_id(flow, error)
         namespace = self._namespace(flow, folder_namespace, error)
         if flow_id and namespace:
