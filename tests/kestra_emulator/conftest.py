@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 
 import httpx
@@ -12,6 +13,8 @@ from tests.kestra_emulator.server import KestraEmulator
 USERNAME = "ops@example.com"
 PASSWORD = "Emul4torPassw0rd"
 YAML = {"Content-Type": "application/x-yaml"}
+# httpx builds a TLS context per client (~25 ms, certificates loaded); the tests share one.
+TLS = ssl.create_default_context()
 
 
 def flow_source(flow_id: str, namespace: str = "zoomcamp", *, extra: str = "") -> str:
@@ -22,5 +25,9 @@ def flow_source(flow_id: str, namespace: str = "zoomcamp", *, extra: str = "") -
 @pytest.fixture
 def api(kestra_emulator: KestraEmulator) -> Iterator[httpx.Client]:
     """An authenticated client on the 1.x emulator, paths relative to /api/v1/main."""
-    with httpx.Client(base_url=f"{kestra_emulator.url}/api/v1/main", auth=(USERNAME, PASSWORD), timeout=5) as client:
+    with client_for(kestra_emulator, "/api/v1/main") as client:
         yield client
+
+
+def client_for(emulator: KestraEmulator, prefix: str = "", auth: tuple[str, str] | None = (USERNAME, PASSWORD)) -> httpx.Client:
+    return httpx.Client(base_url=f"{emulator.url}{prefix}", auth=auth, timeout=5, verify=TLS)

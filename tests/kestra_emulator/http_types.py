@@ -53,6 +53,7 @@ class ApiResponse:
 
     @classmethod
     def json(cls, status: int, document: Any) -> ApiResponse:
+        document = without_nulls(document)
         body = json.dumps(document, separators=(",", ":")).encode()
         return cls(status, body, "application/json", document=document)
 
@@ -64,6 +65,15 @@ class ApiResponse:
     def binary(cls, data: bytes, filename: str | None = None) -> ApiResponse:
         headers = {"Content-Disposition": f'attachment; filename="{filename}"'} if filename else {}
         return cls(200, data, "application/octet-stream", headers)
+
+
+def without_nulls(document: Any) -> Any:
+    """Kestra's JSON mapper omits null fields (serialization inclusion NON_NULL)."""
+    if isinstance(document, dict):
+        return {key: without_nulls(value) for key, value in document.items() if value is not None}
+    if isinstance(document, list):
+        return [without_nulls(item) for item in document]
+    return document
 
 
 def error_document(message: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:

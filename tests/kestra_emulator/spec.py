@@ -11,6 +11,8 @@ normalised, each for a stated reason, and nothing else is loosened:
 - A schema that is just `{type: object}` is a Java `Object` field: Kestra serialises any JSON value there
   (a KV value can be a string). `additionalProperties: false` on an object without properties is a Java
   `Map` (flow `variables`): Kestra returns its entries.
+- `Property_*` schemas describe Kestra's `Property<T>`, which serialises as the plain value or expression
+  (an input's `defaults: yellow` comes back as the string).
 - A query parameter with a default value, or a list (Micronaut binds a missing list as empty), is optional
   even where the spec says `required: true` (e.g. `page`, `filters`, `source`).
 - Errata from Kestra's controllers: `setKeyValue` consumes `application/json` as well as `text/plain`
@@ -49,20 +51,28 @@ def _pointer(*parts: str) -> str:
     return "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
 
 
-def _normalise(node: Any) -> Any:
+def _normalise(node: Any, union_member: bool = False) -> Any:
     if isinstance(node, dict):
-        node = {key: _normalise(value) for key, value in node.items()}
+        node = {key: _normalise(value, key in ("oneOf", "anyOf")) for key, value in node.items()}
         if isinstance(node.get("pattern"), str):
             node["pattern"] = node["pattern"].replace(r"\p{Ll}", "a-z").replace(r"\p{L}", "A-Za-z")
         shape_keys = {"properties", "additionalProperties", "allOf", "oneOf", "anyOf", "items", "$ref"}
-        if node.get("type") == "object" and not shape_keys & node.keys():
+        # In a oneOf/anyOf, `{type: object}` tells the alternatives apart and must stay.
+        if node.get("type") == "object" and not shape_keys & node.keys() and not union_member:
             del node["type"]
         if node.get("additionalProperties") is False and "properties" not in node:
             del node["additionalProperties"]
         return node
     if isinstance(node, list):
-        return [_normalise(item) for item in node]
+        return [_normalise(item, union_member) for item in node]
     return node
+
+
+def _plain_properties(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    for name in schemas:
+        if name.startswith("Property_"):
+            schemas[name] = {}
 
 
 def _optional_parameters(document: dict[str, Any]) -> None:
@@ -84,6 +94,7 @@ def kestra_spec() -> KestraSpec:
     """The normalised spec, parsed once per process."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     document = _normalise(yaml.load(SPEC_FILE.read_text(encoding="utf-8"), Loader=loader))
+    _plain_properties(document)
     _optional_parameters(document)
     _errata(document)
     return KestraSpec(document)

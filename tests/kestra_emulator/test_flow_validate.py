@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.kestra_emulator.conftest import YAML, flow_source
+
+SCHEDULE = """triggers:
+  - id: green_schedule
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "{cron}"
+    timezone: America/New_York
+"""
+
+
+def _validate(api: httpx.Client, *sources: str) -> list[dict]:
+    response = api.post("/flows/validate", content="\n---\n".join(sources), headers=YAML)
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_a_valid_flow_has_no_constraints(api: httpx.Client) -> None:
+    [result] = _validate(api, flow_source("ok", extra=SCHEDULE.format(cron="0 9 1 * *")))
+    assert result["flow"] == "ok"
+    assert "constraints" not in result
+
+
+@pytest.mark.parametrize(("source", "fragment"), [
+    ("id: x\nnamespace: zoomcamp\ntasks: [\n", "Invalid YAML"),
+    (flow_source("bad id"), "id"),
+    (flow_source("ok", "Zoomcamp"), "namespace"),
+    ("id: x\nnamespace: zoomcamp\n", "tasks"),
+    ("id: x\nnamespace: zoomcamp\ntasks:\n  - id: a\n", "type"),
+    (flow_source("x", extra="unknownKey: 1\n"), "Unrecognized field"),
+    (flow_source("pause"), "reserved"),
+    (flow_source("ok", extra=SCHEDULE.format(cron="0 9 32 * *")), "cron"),
+    (flow_source("ok", extra=SCHEDULE.format(cron="0 9 1 * *")).replace("America/New_York", "Mars/Base"), "time-zone"),
+    ("id: x\nnamespace: zoomcamp\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.flow.If\n    condition: 'true'\n"
+     "    then:\n      - id: a\n        type: io.kestra.plugin.core.log.Log\n", "Duplicate task id"),
+    ("id: x\nnamespace: zoomcamp\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\nerrors:\n"
+     "  - id: a\n    type: io.kestra.plugin.core.log.Log\n", "Duplicate task id"),
+    (flow_source("x", extra=SCHEDULE.format(cron="@daily") + SCHEDULE.format(cron="@daily").replace("triggers:\n", "")),
+     "Duplicate trigger id"),
+])
+def test_an_invalid_flow_is_still_200_with_constraints(api: httpx.Client, source: str, fragment: str) -> None:
+    [result] = _validate(api, source)
+    assert fragment in result["constraints"]
+
+
+def test_several_documents_are_split_on_lines_of_dashes(api: httpx.Client) -> None:
+    results = _validate(api, flow_source("a"), flow_source("b", "BAD"))
+    assert [(result["index"], "constraints" in result) for result in results] == [(0, False), (1, True)]
