@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.kestra_emulator.conftest import YAML, client_for
+from tests.kestra_emulator.fixtures import assert_no_spec_violations
+from tests.kestra_emulator.server import KestraEmulator
+from tests.kestra_emulator.test_triggers_and_backfills import SCHEDULED
+
+
+@pytest.fixture
+def legacy_api() -> Iterator[httpx.Client]:
+    with KestraEmulator(version="0.20.7") as emulator, client_for(emulator, "/api/v1") as client:
+        assert client.post("/flows", content=SCHEDULED, headers=YAML).status_code == 200
+        yield client
+    assert_no_spec_violations(emulator)
+
+
+@pytest.fixture
+def flow(api: httpx.Client) -> httpx.Client:
+    assert api.post("/flows", content=SCHEDULED, headers=YAML).status_code == 200
+    return api
+
+
+def test_create_takes_multipart_inputs_and_label_query(flow: httpx.Client, kestra_emulator: KestraEmulator) -> None:
+    response = flow.post("/executions/zoomcamp/taxi", params={"labels": ["run:manual", "year:2019"]},
+                         files={"taxi": (None, "green")})
+    assert response.status_code == 200
+    [run] = kestra_emulator.executions
+    assert run["inputs"] == {"taxi": "green"}
+    assert (run["labels"]["run"], run["labels"]["year"], run["labels"]["team"]) == ("manual", "2019", "data")
+
+
+def test_an_input_outside_its_select_values_is_422(flow: httpx.Client, kestra_emulator: KestraEmulator) -> None:
+    assert flow.post("/executions/zoomcamp/taxi", files={"taxi": (None, "blue")}).status_code == 422
+    assert kestra_emulator.executions == []
+
+
+def test_a_missing_flow_is_404(api: httpx.Client) -> None:
+    assert api.post("/executions/zoomcamp/nope", files={"taxi": (None, "green")}).status_code == 404
+
+
+def test_1x_search_filters_by_flow_and_label(flow: httpx.Client) -> None:
+    flow.post("/executions/zoomcamp/taxi", params={"labels": "run:a"}, files={"taxi": (None, "green")})
+    flow.post("/executions/zoomcamp/taxi", params={"labels": "run:b"}, files={"taxi": (None, "green")})
+    found = flow.get("/executions/search", params={"filters[flowId][EQUALS]": "taxi",
+                                                   "filters[labels][EQUALS][run]": "b"}).json()
+    assert found["total"] == 1
+    assert {"key": "run", "value": "b"} in found["results"][0]["labels"]
+
+
+def test_0_20_search_takes_plain_parameters_and_ignores_1x_filters(legacy_api: httpx.Client) -> None:
+    legacy_api.post("/executions/zoomcamp/taxi", params={"labels": "run:a"}, files={"taxi": (None, "green")})
+    legacy_api.post("/executions/zoomcamp/taxi", params={"labels": "run:b"}, files={"taxi": (None, "green")})
+    plain = legacy_api.get("/executions/search", params={"flowId": "taxi", "labels": "run:b"}).json()
+    assert plain["total"] == 1
+    filtered = legacy_api.get("/executions/search", params={"filters[labels][EQUALS][run]": "b"}).json()
+    assert filtered["total"] == 2
