@@ -178,7 +178,7 @@ def test_bucket_is_private_uniform_and_force_destroyed_only_because_dev_says_so(
     assert bucket["uniformBucketLevelAccess"] is True
     assert bucket["publicAccessPrevention"] == "enforced"
     assert bucket["lifecycleRules"]
-    assert bucket["labels"] == {"app": "kestra-stack", "managed-by": "pulumi"}
+    assert bucket["labels"] == {"app": "kestra-stack", "env": "dev", "managed-by": "pulumi"}
     assert bucket["forceDestroy"] is True  # Pulumi.dev.yaml: protectData false
     assert dev_gcp_plan.named("datalake-dataset").inputs["deleteContentsOnDestroy"] is True
 
