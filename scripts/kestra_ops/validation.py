@@ -1,6 +1,6 @@
 """Local validation of a flows directory, before anything is sent to Kestra.
 
-Layout: DIR/<namespace>/<flow_id>.yaml (or .yml) holds one flow each; DIR/<namespace>/files/<path> is
+Layout: DIR/<namespace>/<flow_id>.yaml (or .yml) holds one flow each, named after its id; DIR/<namespace>/files/<path> is
 uploaded as the namespace file `/<path>`. Other files are ignored; names starting with `.` are skipped.
 Each problem is one line naming the file, the line (or path) and the reason.
 """
@@ -164,7 +164,7 @@ class _Checker:
             else:
                 self._seen[key] = file
             if file.stem != flow_id:
-                self.warnings.append(f"{file}:{flow.lines['id']}: file name differs from the flow id {flow_id!r}")
+                error(flow.lines["id"], f"the file must be named after the flow id ({flow_id}{file.suffix})")
         self._tasks(flow, error)
         self._triggers(flow, error)
         self._kv_reads(file, source)

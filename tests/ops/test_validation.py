@@ -48,9 +48,14 @@ def test_namespace_must_equal_its_folder(tmp_path: Path) -> None:
 
 
 def test_duplicate_flow_id_names_both_files(tmp_path: Path) -> None:
-    report = validate(tmp_path, {"zoomcamp/hello.yaml": HELLO_FLOW, "zoomcamp/hello_copy.yaml": HELLO_FLOW})
+    report = validate(tmp_path, {"zoomcamp/hello.yaml": HELLO_FLOW, "zoomcamp/hello.yml": HELLO_FLOW})
     message = only_error(report)
-    assert "hello_copy.yaml:1: flow zoomcamp.hello is already defined in" in message and message.endswith("hello.yaml")
+    assert "hello.yml:1: flow zoomcamp.hello is already defined in" in message and message.endswith("hello.yaml")
+
+
+def test_file_must_be_named_after_the_flow_id(tmp_path: Path) -> None:
+    message = only_error(validate(tmp_path, {"zoomcamp/greeting.yaml": HELLO_FLOW}))
+    assert message.endswith("greeting.yaml:1: the file must be named after the flow id (hello.yaml)")
 
 
 @pytest.mark.parametrize("flow_id", ["pause", "executions", "force-run"])
@@ -65,7 +70,7 @@ def test_kestra_1x_reserved_ids_are_rejected(tmp_path: Path, flow_id: str) -> No
 )
 def test_id_and_namespace_patterns(tmp_path: Path, flow_id: str, namespace: str, expected: str) -> None:
     source = f"id: {flow_id}\nnamespace: {namespace}\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n"
-    report = validate(tmp_path, {"zoomcamp/x.yaml": source})
+    report = validate(tmp_path, {f"zoomcamp/{flow_id}.yaml": source})
     assert any(expected in error for error in report.errors), report.errors
 
 
