@@ -444,12 +444,16 @@ def read_settings() -> Settings:
     """Read the running stack's config (inside a Pulumi program) and parse it."""
     from pulumi.runtime import config as runtime_config
 
+    # The engine hands secret keys over either way, depending on the language host's version.
+    secret_keys = set(runtime_config.get_config_secret_keys_env())
     raw: dict[str, str] = {}
     for key in CONFIG_KEYS:
-        value = runtime_config.get_config(f"{PROJECT}:{key}")
+        full_key = f"{PROJECT}:{key}"
+        value = runtime_config.get_config(full_key)
         if value is None:
             continue
-        if key in SECRET_KEYS and value and not runtime_config.is_config_secret(f"{PROJECT}:{key}"):
+        secret = runtime_config.is_config_secret(full_key) or full_key in secret_keys
+        if key in SECRET_KEYS and value and not secret:
             raise ConfigError(key, "must be stored encrypted: pulumi config set --secret " + key)
         raw[key] = value
     return parse_settings(raw)

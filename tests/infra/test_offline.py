@@ -105,3 +105,20 @@ def test_provider_config_in_a_stack_file_is_left_to_the_provider(project_dir):
 def test_missing_stack_file_is_reported_by_path(project_dir):
     with pytest.raises(FileNotFoundError, match="Pulumi.nope.yaml"):
         plan_stack("nope", project_dir)
+
+
+def test_password_marked_secret_by_the_engine_environment_is_accepted(project_dir, monkeypatch):
+    """The CLI may pass secret keys as PULUMI_CONFIG_SECRET_KEYS instead of through the runtime."""
+    (project_dir / "Pulumi.envsecret.yaml").write_text(
+        "config:\n  kestra-stack:kestraPassword: FromTheEngine1\n")
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", '["kestra-stack:kestraPassword"]')
+    plan = plan_stack("envsecret", project_dir)
+    assert plan.outputs["kestra_password"] == "FromTheEngine1"
+
+
+@pytest.mark.skipif(not (REPO_ROOT / "Pulumi.prod.yaml").is_file(), reason="no prod stack file yet")
+def test_dev_after_prod_in_one_process_plans_the_same_as_dev_alone(dev_plan):
+    prod = plan_stack("prod")
+    assert prod.stack == "prod" and prod.resources != dev_plan.resources
+    assert not prod.of_type("docker:index/container:Container")
+    assert plan_stack("dev") == dev_plan
