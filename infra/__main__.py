@@ -7,11 +7,11 @@ import pulumi
 from infra.credentials import Credentials, CredentialsArgs
 from infra.datalake import DataLake, DataLakeArgs, service_account_id
 from infra.services import (
+    KESTRA_PASSWORD,
     PGADMIN_PASSWORD,
     TAXI_DATABASE,
     TAXI_DB_PASSWORD,
     TAXI_USER,
-    KESTRA_PASSWORD,
     build_service_set,
 )
 from infra.settings import KESTRA_NAMESPACE, read_settings

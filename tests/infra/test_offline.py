@@ -79,6 +79,10 @@ def test_encrypted_stack_value_is_planned_with_a_secret_stand_in(project_dir):
     plan = plan_stack("enc", project_dir)
     assert plan.outputs["kestra_password"] == SECURE_STAND_IN
     assert "kestra_password" in plan.secret_outputs
+    # The configured password replaces the generated one; the others are still generated.
+    generated = {r.name for r in plan.of_type("random:index/randomPassword:RandomPassword")}
+    assert generated == {"credentials-kestra-db-password", "credentials-taxi-db-password",
+                         "credentials-pgadmin-password"}
 
 
 def test_plaintext_password_in_a_stack_file_is_refused_without_echoing_it(project_dir):
