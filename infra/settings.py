@@ -175,6 +175,7 @@ MACHINE_TYPE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+SPECIAL_USE_DOMAINS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
 # BigQuery multi-regions; every other BigQuery location is a region. GCS-only locations (dual-regions
 # such as NAM4 or us-central1+us-east1, the ASIA multi-region) have no BigQuery counterpart.
 BIGQUERY_MULTI_REGIONS = frozenset({"US", "EU"})
@@ -185,6 +186,16 @@ def _email(key: str, value: str) -> str:
         raise ConfigError(key, "must be an e-mail address (Kestra >= 0.24 requires one for basic auth)")
     if value.lower() in COURSE_DEFAULT_EMAILS:
         raise ConfigError(key, "is the course's default login; choose your own")
+    return value
+
+
+def _pgadmin_email(key: str, value: str) -> str:
+    """pgAdmin validates its login with email-validator, which refuses special-use domains."""
+    _email(key, value)
+    top_level = value.rsplit(".", 1)[-1].lower()
+    if top_level in SPECIAL_USE_DOMAINS:
+        raise ConfigError(key, f"pgAdmin refuses e-mail addresses under .{top_level}; use a real "
+                               "domain or example.com")
     return value
 
 
@@ -422,7 +433,7 @@ def parse_settings(raw: Mapping[str, str]) -> Settings:
         images=images,
         kestra_username=_email("kestraUsername", _required(raw, "kestraUsername")),
         kestra_password=_kestra_password("kestraPassword", _optional(raw, "kestraPassword")),
-        pgadmin_email=_email("pgadminEmail", _required(raw, "pgadminEmail")),
+        pgadmin_email=_pgadmin_email("pgadminEmail", _required(raw, "pgadminEmail")),
         ports=_host_ports(raw),
         bind_address=_bind_address(raw, "bindAddress"),
         enable_docker_task_runner=_bool(raw, "enableDockerTaskRunner"),

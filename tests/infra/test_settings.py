@@ -123,6 +123,11 @@ def test_kestra_username_not_an_email_names_the_key(username):
     fails(raw_config(kestraUsername=username), "kestraUsername", "e-mail")
 
 
+@pytest.mark.parametrize("email", ["admin@kestra.local", "me@pgadmin.test"])
+def test_pgadmin_email_under_a_special_use_domain_names_the_key(email):
+    fails(raw_config(pgadminEmail=email), "pgadminEmail", "pgAdmin refuses")
+
+
 def test_course_default_login_is_refused():
     fails(raw_config(kestraUsername="admin@kestra.io"), "kestraUsername", "course's default")
     fails(raw_config(pgadminEmail="admin@admin.com"), "pgadminEmail", "course's default")
