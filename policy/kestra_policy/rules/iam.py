@@ -16,13 +16,21 @@ _PUBLIC_ACLS = frozenset({"publicRead", "publicReadWrite", "authenticatedRead"})
 _GRANT_TYPE = re.compile(r"(?i)iam|acl|accesscontrol|datasetaccess")
 
 
+def _public_grantee(path: tuple[str | int, ...], value: str) -> str | None:
+    found = _PUBLIC_MEMBER.search(value)  # also inside a policy document (policyData JSON)
+    if found:
+        return found.group(1)
+    if path and path[-1] in ("predefinedAcl", "defaultAcl") and value in _PUBLIC_ACLS:
+        return value
+    return None
+
+
 def validate_no_public_members(args: Any, report_violation: ReportViolation) -> None:
     if args.resource_type not in t.IAM_GRANTS and not _GRANT_TYPE.search(args.resource_type):
         return
     reported: set[str] = set()
     for path, value in strings(args.props):
-        found = _PUBLIC_MEMBER.search(value)
-        member = found.group(1) if found else (value if path and path[-1] in ("predefinedAcl", "defaultAcl") and value in _PUBLIC_ACLS else None)
+        member = _public_grantee(path, value)
         if member and member not in reported:
             reported.add(member)
             where = ".".join(str(p) for p in path)

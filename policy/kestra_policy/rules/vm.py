@@ -37,7 +37,7 @@ def _source_ranges(firewall_props: Any) -> Any:
     ranges = get(firewall_props, "sourceRanges")
     if ranges is UNKNOWN:
         return UNKNOWN
-    listed = [r for r in elements(ranges)]
+    listed = elements(ranges)
     if UNKNOWN in listed:
         return UNKNOWN
     if not listed and not elements(get(firewall_props, "sourceTags")) and not elements(get(firewall_props, "sourceServiceAccounts")):
