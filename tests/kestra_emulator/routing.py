@@ -39,6 +39,11 @@ class Resolved:
 class Router:
     def __init__(self, routes: Iterable[Route], spec_templates: Iterable[str]) -> None:
         self.routes = tuple(routes)
+        self.global_routes = tuple(route for route in self.routes if "{tenant}" not in route.template)
+        # Routes by segment count: a path is only matched against templates of its own length.
+        self.by_length: dict[int, list[Route]] = {}
+        for route in self.routes:
+            self.by_length.setdefault(route.template.count("/"), []).append(route)
         # First segments after the tenant (flows, executions, namespaces, ...): an untenanted path starts with one.
         self.resources = frozenset(t[len(TENANT_PREFIX):].split("/", 1)[0] for t in spec_templates
                                    if t.startswith(TENANT_PREFIX))
@@ -51,7 +56,7 @@ class Router:
         if first in self.resources:
             # 0.20-0.22 only know these paths; 1.x still serves them as tenant `main` (compatibility layer).
             return API_PREFIX + "main/" + path[len(API_PREFIX):]
-        if not any(route.pattern.match(path) and "{tenant}" not in route.template for route in self.routes):
+        if not any(route.pattern.match(path) for route in self.global_routes):
             if not state.tenanted:
                 raise ApiError(404, "Not Found")
             if first != "main":
@@ -59,7 +64,7 @@ class Router:
         return path
 
     def resolve(self, method: str, path: str) -> Resolved:
-        candidates = [route for route in self.routes if route.pattern.match(path)]
+        candidates = [route for route in self.by_length.get(path.count("/"), ()) if route.pattern.match(path)]
         if not candidates:
             raise ApiError(404, "Not Found")
         allowed = [route for route in candidates if route.method == method]

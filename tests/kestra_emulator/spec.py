@@ -68,6 +68,28 @@ def _normalise(node: Any, union_member: bool = False) -> Any:
     return node
 
 
+def _inline_schema_refs(document: dict[str, Any]) -> None:
+    """Replace each `{$ref: #/components/schemas/X}` by X itself (shared, so recursive schemas become cycles).
+
+    A `$ref` resolved at validation time costs a pointer walk on every use; an object reference costs nothing.
+    """
+    schemas = document["components"]["schemas"]
+    prefix = "#/components/schemas/"
+    seen: set[int] = set()
+    pending: list[Any] = [document]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in list(items):
+            if isinstance(child, dict) and str(child.get("$ref", "")).startswith(prefix):
+                child = node[key] = schemas[child["$ref"][len(prefix):]]
+            if isinstance(child, dict | list):
+                pending.append(child)
+
+
 def _plain_properties(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
     for name in schemas:
@@ -97,6 +119,7 @@ def kestra_spec() -> KestraSpec:
     _plain_properties(document)
     _optional_parameters(document)
     _errata(document)
+    _inline_schema_refs(document)
     return KestraSpec(document)
 
 
@@ -117,8 +140,30 @@ class KestraSpec:
         return check
 
     def validator(self, pointer: str, *, response: bool) -> Any:
+        """A validator rooted at the schema at `pointer`, resolving its `#/components/...` refs in the spec.
+
+        The pointer is resolved here, once: a `{"$ref": pointer}` root would walk the long path on every call.
+        """
         cls = OAS30ReadValidator if response else OAS30WriteValidator
-        return cls({"$ref": f"{SPEC_URI}#/{pointer}"}, registry=self.registry, format_checker=cls.FORMAT_CHECKER)
+        resolved = self.registry.resolver().lookup(f"{SPEC_URI}#/{pointer}")
+        return cls(resolved.contents, registry=self.registry, format_checker=cls.FORMAT_CHECKER,
+                   _resolver=resolved.resolver)
+
+
+# Verdicts by (validator, exact JSON bytes): validation is a pure function of both, and clients repeat
+# requests (a re-run reads the same flows, pages and exports), so a repeated document is checked once.
+_VERDICTS: dict[tuple[int, bytes], tuple[str, ...]] = {}
+_VERDICTS_MAX = 4096
+
+
+def _json_errors(validator: Any, raw: bytes, document: Any, where: str) -> list[str]:
+    key = (id(validator), raw)
+    verdict = _VERDICTS.get(key)
+    if verdict is None:
+        if len(_VERDICTS) >= _VERDICTS_MAX:
+            _VERDICTS.clear()
+        verdict = _VERDICTS[key] = tuple(_schema_errors(validator, document, ""))
+    return [f"{where}{message}" for message in verdict]
 
 
 def _schema_errors(validator: Any, instance: Any, where: str) -> list[str]:
@@ -221,7 +266,7 @@ class OperationCheck:
                 document = json.loads(request.body)
             except ValueError as error:
                 return [Violation(f"{where} is not JSON: {error}", 400)]
-            return [Violation(message, None) for message in _schema_errors(validator, document, where)]
+            return [Violation(message, None) for message in _json_errors(validator, request.body, document, where)]
         if media_type == "multipart/form-data":
             try:
                 parts = parse_multipart(request)
@@ -248,5 +293,5 @@ class OperationCheck:
             return [f"{where} Content-Type {response.content_type!r} is not one of {', '.join(sorted(declared))}"]
         if response.content_type == "application/json":
             document = response.document if response.document is not None else json.loads(response.body)
-            return _schema_errors(declared[response.content_type], document, where)
+            return _json_errors(declared[response.content_type], response.body, document, where)
         return []
