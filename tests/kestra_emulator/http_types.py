@@ -9,6 +9,16 @@ from typing import Any
 from urllib.parse import parse_qs
 
 
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    status: int | None  # None: the connection was closed without a response
+    applied: bool
+    fault: str | None = None
+
+
 @dataclass
 class ApiRequest:
     method: str

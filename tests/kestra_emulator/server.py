@@ -5,17 +5,16 @@ from __future__ import annotations
 import base64
 import functools
 import threading
-import time
 import traceback
 from collections.abc import Iterable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 from tests.kestra_emulator import executions, flows, kv, misc, namespace_files, triggers
 from tests.kestra_emulator.faults import FaultPlan
-from tests.kestra_emulator.http_types import ApiError, ApiRequest, ApiResponse
+from tests.kestra_emulator.http_handler import handler_for
+from tests.kestra_emulator.http_types import ApiError, ApiRequest, ApiResponse, RecordedRequest
 from tests.kestra_emulator.routing import Route, Router
 from tests.kestra_emulator.scheduler import run_backfills
 from tests.kestra_emulator.spec import kestra_spec
@@ -23,16 +22,6 @@ from tests.kestra_emulator.state import EmulatorState
 
 EMULATED_ROUTES = (*misc.ROUTES, *flows.ROUTES, *kv.ROUTES, *namespace_files.ROUTES, *triggers.ROUTES,
                    *executions.ROUTES)
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: str
-    status: int | None  # None: the connection was closed without a response
-    applied: bool
-    fault: str | None = None
 
 
 def _not_emulated(state: EmulatorState, request: ApiRequest) -> ApiResponse:
@@ -83,7 +72,7 @@ class KestraEmulator:
     # -- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> KestraEmulator:
         _router()  # parse the spec before the first request, not during it
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(self))
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
@@ -170,12 +159,11 @@ class KestraEmulator:
             tenant_path = router.tenant_form(request.path, self.state)
             resolved = router.resolve(request.method, tenant_path)
             request.path_params = resolved.path_params
-            template = resolved.route.template
             if resolved.route.handler is _not_emulated:
                 violations.append(f"{request.method} {request.path}: not emulated (the client uses an operation "
                                   "the emulator does not serve)")
-            check = kestra_spec().operation(template, request.method)
-            found = check.check_request(request, {**resolved.path_params, "tenant": resolved.path_params.get("tenant", "main")})
+            check = kestra_spec().operation(resolved.route.template, request.method)
+            found = check.check_request(request, resolved.path_params)
             violations.extend(f"request {violation.message}" for violation in found)
             rejecting = next((violation for violation in found if violation.status is not None), None)
             if rejecting is not None:
@@ -201,93 +189,3 @@ class KestraEmulator:
             if applied and self.state.backfill_mode == "sync":
                 run_backfills(self.state)
             return response, applied
-
-
-def _make_handler(emulator: KestraEmulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(_KestraRequestHandler):
-        pass
-
-    Handler.emulator = emulator
-    return Handler
-
-
-class _KestraRequestHandler(BaseHTTPRequestHandler):
-    emulator: KestraEmulator
-    protocol_version = "HTTP/1.1"
-    # Headers and body leave in one segment: separate small writes stall on Nagle + delayed ACK (~40 ms).
-    wbufsize = 64 * 1024
-    disable_nagle_algorithm = True
-    server_version = "KestraEmulator"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
-        return
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _serve(self) -> None:
-        emulator = self.emulator
-        path, _, raw_query = self.path.partition("?")
-        body = self._read_body()
-        if emulator.latency_s:
-            time.sleep(emulator.latency_s)
-        if path == "/ping" and self.command == "GET":
-            self._send(ApiResponse(200, b"pong", "text/plain"))
-            emulator.record(RecordedRequest(self.command, path, raw_query, 200, False))
-            return
-        if not emulator.authorised(self.headers.get("Authorization")):
-            self._send(ApiResponse(401, headers={"WWW-Authenticate": "Basic"}))
-            emulator.record(RecordedRequest(self.command, path, raw_query, 401, False))
-            return
-        fault = emulator.draw_fault()
-        request = ApiRequest(self.command, path, ApiRequest.parse_query(raw_query), self.headers, body)
-        if fault == "503":
-            headers = {"Retry-After": str(emulator.retry_after_s)} if emulator.retry_after_s is not None else {}
-            response = ApiResponse.json(503, {"message": "Service Unavailable"})
-            response.headers.update(headers)
-            self._send(response)
-            emulator.record(RecordedRequest(self.command, path, raw_query, 503, False, fault))
-            return
-        response, applied, violations = emulator.process(request)
-        if fault == "lost":
-            emulator.record(RecordedRequest(self.command, path, raw_query, None, applied, fault), violations)
-            self.close_connection = True
-            return
-        self._send(response)
-        emulator.record(RecordedRequest(self.command, path, raw_query, response.status, applied), violations)
-
-    def _send(self, response: ApiResponse) -> None:
-        self.send_response(response.status)
-        if response.content_type:
-            self.send_header("Content-Type", response.content_type)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if response.body:
-            self.wfile.write(response.body)

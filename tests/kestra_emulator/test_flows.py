@@ -4,8 +4,9 @@ import io
 import zipfile
 
 import httpx
+import pytest
 
-from tests.kestra_emulator.conftest import YAML, flow_source
+from tests.kestra_emulator.conftest import YAML, client_for, flow_source
 from tests.kestra_emulator.server import KestraEmulator
 
 
@@ -14,6 +15,15 @@ def test_create_answers_200_with_revision_1_and_stores_the_source(api: httpx.Cli
     assert response.status_code == 200
     assert response.json()["revision"] == 1
     assert kestra_emulator.flows == {("zoomcamp", "hello"): [flow_source("hello")]}
+
+
+@pytest.mark.parametrize("content_type", ["application/yaml", "text/yaml", "text/plain"])
+def test_create_needs_exactly_application_x_yaml(content_type: str) -> None:
+    with KestraEmulator() as emulator, client_for(emulator, "/api/v1/main") as client:
+        response = client.post("/flows", content=flow_source("hello"), headers={"Content-Type": content_type})
+    assert response.status_code == 415
+    assert emulator.flows == {}
+    assert emulator.spec_violations  # a client sending this is caught, not just refused
 
 
 def test_create_of_an_existing_id_is_422_flow_id_already_exists(api: httpx.Client) -> None:

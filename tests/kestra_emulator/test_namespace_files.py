@@ -58,3 +58,12 @@ def test_a_zip_upload_is_unpacked(api: httpx.Client, kestra_emulator: KestraEmul
         archive.writestr("sql/a.sql", "1")
     _upload(api, "/", buffer.getvalue(), filename="files.zip")
     assert kestra_emulator.namespace_files == {("zoomcamp", "/sql/a.sql"): b"1"}
+
+
+def test_a_file_under_flows_is_imported_as_a_flow_of_the_namespace(api: httpx.Client,
+                                                                  kestra_emulator: KestraEmulator) -> None:
+    source = "id: imported\nnamespace: other\ntasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n"
+    assert _upload(api, "/_flows/imported.yml", source.encode()).status_code == 200
+    assert set(kestra_emulator.flows) == {("zoomcamp", "imported")}
+    assert kestra_emulator.namespace_files == {}
+    assert api.get(FILES, params={"path": "/_flows/imported.yml"}).status_code == 422

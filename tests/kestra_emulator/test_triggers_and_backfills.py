@@ -140,3 +140,22 @@ def test_updating_a_flow_keeps_its_trigger_contexts_and_deleting_it_drops_them(
     assert len(kestra_emulator.triggers) == 2
     scheduled.delete("/flows/zoomcamp/taxi")
     assert kestra_emulator.triggers == {}
+
+
+def test_on_0_20_pause_finds_the_trigger_without_a_tenant_id_and_not_with_one() -> None:
+    with KestraEmulator(version="0.20.7", backfill_mode="manual") as emulator, client_for(emulator, "/api/v1") as client:
+        client.post("/flows", content=SCHEDULED, headers=YAML)
+        _put_backfill(client)
+        context = _context(client, "green_schedule")
+        assert "tenantId" not in context
+        assert client.put("/triggers/backfill/pause", json={**context, "tenantId": "main"}).status_code == 404
+        assert client.put("/triggers/backfill/pause", json=context).json()["backfill"]["paused"] is True
+    assert_no_spec_violations(emulator)
+
+
+def test_put_without_a_backfill_toggles_disabled(scheduled: httpx.Client, kestra_emulator: KestraEmulator) -> None:
+    context = _context(scheduled, "green_schedule")
+    writes = kestra_emulator.write_count
+    assert scheduled.put("/triggers", json={**context, "disabled": True}).json()["disabled"] is True
+    assert scheduled.put("/triggers", json={**context, "disabled": True}).status_code == 200
+    assert kestra_emulator.write_count == writes + 1
