@@ -50,8 +50,9 @@ class Reporter:
         if self.json_mode or total == 0 or not self.out.isatty():
             yield lambda: None
             return
+        from rich.console import Console
         from rich.progress import Progress
 
-        with Progress(transient=True) as bar:
+        with Progress(console=Console(file=self.out), transient=True) as bar:
             task = bar.add_task(label, total=total)
             yield lambda: bar.advance(task)

@@ -1,0 +1,48 @@
+"""Output: a progress bar only on a terminal, plain lines otherwise, one JSON document with --json."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from kestra_ops.report import Redactor, Reporter
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def run_with_progress(out: io.StringIO, json_mode: bool = False) -> str:
+    reporter = Reporter(json_mode, Redactor(), out=out, err=io.StringIO())
+    with reporter.progress(3, "Seeding flows") as advance:
+        for _ in range(3):
+            advance()
+    reporter.line("done")
+    return out.getvalue()
+
+
+def test_progress_bar_is_drawn_on_a_terminal() -> None:
+    assert "Seeding flows" in run_with_progress(Terminal())
+
+
+def test_no_progress_bar_when_output_is_not_a_terminal() -> None:
+    assert run_with_progress(io.StringIO()) == "done\n"
+
+
+def test_json_mode_prints_only_the_document() -> None:
+    out = io.StringIO()
+    reporter = Reporter(True, Redactor(), out=out, err=io.StringIO())
+    reporter.line("plain line")
+    with reporter.progress(2, "x") as advance:
+        advance()
+    reporter.document({"writes": 0})
+    assert json.loads(out.getvalue()) == {"writes": 0}
+
+
+def test_warnings_go_to_stderr_redacted() -> None:
+    redact = Redactor()
+    redact.add("TopSecretValue")
+    err = io.StringIO()
+    Reporter(False, redact, out=io.StringIO(), err=err).warn("server said TopSecretValue")
+    assert err.getvalue() == "Warning: server said ***\n"
