@@ -17,7 +17,9 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE
 
+from infra.offline import plan_stack
 from kestra_policy import pack
+from kestra_policy.offline import Resource, evaluate, urn
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
 STARTUP_DEADLINE_S = 30
@@ -101,8 +103,11 @@ def test_engine_config_changes_a_policys_verdict(analyzer):
     config = analyzer_pb2.PolicyConfig(enforcementLevel=analyzer_pb2.ADVISORY,
                                        properties=_struct({"movingTags": ["latest", "develop"]}))
     analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig={"images-pinned": config}), timeout=10)
-    diagnostics = analyzer.Analyze(request, timeout=10).diagnostics
-    assert [(d.policyName, d.enforcementLevel) for d in diagnostics] == [("images-pinned", analyzer_pb2.ADVISORY)]
+    try:
+        diagnostics = analyzer.Analyze(request, timeout=10).diagnostics
+        assert [(d.policyName, d.enforcementLevel) for d in diagnostics] == [("images-pinned", analyzer_pb2.ADVISORY)]
+    finally:
+        analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(), timeout=10)
 
 
 def test_engine_runs_stack_policies(analyzer):
@@ -117,3 +122,22 @@ def test_engine_runs_stack_policies(analyzer):
     diagnostics = analyzer.AnalyzeStack(request, timeout=10).diagnostics
     assert [d.policyName for d in diagnostics] == ["bucket-and-dataset-same-location"]
     assert diagnostics[0].urn.endswith("::dataset")
+
+
+def test_engine_and_ops_plan_agree_on_a_real_bad_plan(analyzer):
+    config = {"gcpProject": "policy-test-project", "protectData": "false", "vmExternalIp": "true",
+              "vmAllowedCidrs": '["10.0.0.0/8"]', "labels": '["app=kestra-stack"]'}
+    resources = [Resource(r.type, r.name, r.inputs, r.parent) for r in plan_stack("prod", config=config).resources]
+    offline = {(v.policy, urn("prod", r)) for v in evaluate(resources, "prod")
+               for r in resources if r.name == v.resource_name}
+    served: set[tuple[str, str]] = set()
+    for resource in resources:
+        request = analyzer_pb2.AnalyzeRequest(type=resource.type, name=resource.name, urn=urn("prod", resource),
+                                              properties=_struct(resource.props))
+        served |= {(d.policyName, request.urn) for d in analyzer.Analyze(request, timeout=10).diagnostics}
+    stack_request = analyzer_pb2.AnalyzeStackRequest(resources=[
+        analyzer_pb2.AnalyzerResource(type=r.type, name=r.name, urn=urn("prod", r), properties=_struct(r.props))
+        for r in resources])
+    served |= {(d.policyName, d.urn) for d in analyzer.AnalyzeStack(stack_request, timeout=10).diagnostics}
+    assert {policy for policy, _ in offline} == {"vm-public-ip-restricted", "data-protected", "required-labels"}
+    assert served == offline
