@@ -75,20 +75,13 @@ class _KestraRequestHandler(BaseHTTPRequestHandler):
             return
         fault = emulator.draw_fault()
         request = ApiRequest(self.command, path, ApiRequest.parse_query(raw_query), self.headers, body)
-        if fault == "503":
-            headers = {"Retry-After": str(emulator.retry_after_s)} if emulator.retry_after_s is not None else {}
-            response = ApiResponse.json(503, {"message": "Service Unavailable"})
-            response.headers.update(headers)
-            self._send(response)
-            emulator.record(RecordedRequest(self.command, path, raw_query, 503, False, fault))
-            return
-        response, applied, violations = emulator.process(request)
+        response, applied, violations = emulator.process(request, unavailable=fault == "503")
         if fault == "lost":
             emulator.record(RecordedRequest(self.command, path, raw_query, None, applied, fault), violations)
             self.close_connection = True
             return
         self._send(response)
-        emulator.record(RecordedRequest(self.command, path, raw_query, response.status, applied), violations)
+        emulator.record(RecordedRequest(self.command, path, raw_query, response.status, applied, fault), violations)
 
     def _send(self, response: ApiResponse) -> None:
         self.send_response(response.status)

@@ -150,8 +150,11 @@ class KestraEmulator:
     def draw_fault(self) -> str | None:
         return self._faults.draw()
 
-    def process(self, request: ApiRequest) -> tuple[ApiResponse, bool, list[str]]:
-        """Answer an authenticated API request: (response, applied, spec violations)."""
+    def process(self, request: ApiRequest, unavailable: bool = False) -> tuple[ApiResponse, bool, list[str]]:
+        """Answer an authenticated API request: (response, applied, spec violations).
+
+        `unavailable` (an injected 503) still checks the request against the spec but applies nothing.
+        """
         router = _router()
         violations: list[str] = []
         check = None
@@ -168,12 +171,20 @@ class KestraEmulator:
             rejecting = next((violation for violation in found if violation.status is not None), None)
             if rejecting is not None:
                 raise ApiError(rejecting.status, rejecting.message)
+            if unavailable:
+                raise ApiError(503)
             response, applied = self._run_handler(resolved.route, request)
         except ApiError as error:
-            response, applied = error.response(), False
+            response, applied = (self._unavailable() if unavailable else error.response()), False
         if check is not None:
             violations.extend(f"response {message}" for message in check.check_response(response))
         return response, applied, violations
+
+    def _unavailable(self) -> ApiResponse:
+        response = ApiResponse.json(503, {"message": "Service Unavailable"})
+        if self.retry_after_s is not None:
+            response.headers["Retry-After"] = str(self.retry_after_s)
+        return response
 
     def _run_handler(self, route: Route, request: ApiRequest) -> tuple[ApiResponse, bool]:
         with self.state.lock:

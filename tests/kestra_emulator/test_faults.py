@@ -18,6 +18,13 @@ def test_a_503_fault_applies_nothing_and_can_carry_retry_after() -> None:
     assert emulator.write_count == 0
 
 
+def test_a_request_refused_with_503_is_still_checked_against_the_spec() -> None:
+    with KestraEmulator(fault_rate=1.0, faults=("503",)) as emulator, client_for(emulator) as client:
+        response = client.post("/api/v1/main/flows", content=flow_source("a"), headers={"Content-Type": "text/plain"})
+    assert response.status_code == 503
+    assert any("createFlow" in violation for violation in emulator.spec_violations)
+
+
 def test_a_lost_response_is_applied_then_the_connection_closes() -> None:
     with KestraEmulator(fault_rate=1.0, faults=("lost",)) as emulator, client_for(emulator) as client:
         with pytest.raises(httpx.RemoteProtocolError):
