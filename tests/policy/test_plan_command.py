@@ -41,7 +41,8 @@ def test_a_bad_vm_stack_is_refused_naming_every_violated_rule(ops, scratch_proje
     assert violated_policies(result) == {"vm-public-ip-restricted", "data-protected", "required-labels"}
     assert "VM vm-instance has a public IP and firewall" in result.stdout and "10.0.0.0/8" in result.stdout
     assert "fix: Set kestra-stack:protectData true" in result.stdout
-    assert result.stderr == "Error: stack bad: 12 mandatory policy violation(s)\n"
+    mandatory = result.stdout.count("  [mandatory] ")
+    assert mandatory >= 3 and result.stderr == f"Error: stack bad: {mandatory} mandatory policy violation(s)\n"
 
 
 def test_a_bad_docker_stack_is_refused_naming_every_violated_rule(ops, scratch_project):
@@ -86,9 +87,11 @@ def test_a_bad_policy_config_file_is_one_error_line(ops, scratch_project):
     assert result.stderr.startswith(f"Error: {config}: images-pinned.movingTags:")
 
 
-def test_json_output_lists_resources_settings_and_violations(ops, scratch_project):
+@pytest.mark.parametrize("where", ["command", "group"])
+def test_json_output_lists_resources_settings_and_violations(ops, scratch_project, where):
     stack = scratch_project.stack("bad", target="docker", bindAddress="0.0.0.0")
-    result = ops("plan", stack, "--project-dir", str(scratch_project.dir), "--json")
+    project = ("--project-dir", str(scratch_project.dir))
+    result = ops("plan", stack, *project, "--json") if where == "command" else ops("--json", "plan", stack, *project)
     assert result.exit_code == 1
     document = json.loads(result.stdout)
     kestra = next(r for r in document["resources"] if r["name"] == "local-kestra")
