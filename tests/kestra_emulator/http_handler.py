@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import sys
 import time
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from tests.kestra_emulator.http_types import ApiRequest, ApiResponse, RecordedRequest
 
 if TYPE_CHECKING:
     from tests.kestra_emulator.server import KestraEmulator
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a timeout, an aborted retry) is normal traffic, not a server error.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def handler_for(emulator: KestraEmulator) -> type[BaseHTTPRequestHandler]:

@@ -7,13 +7,12 @@ import functools
 import threading
 import traceback
 from collections.abc import Iterable
-from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 from tests.kestra_emulator import executions, flows, kv, misc, namespace_files, triggers
 from tests.kestra_emulator.faults import FaultPlan
-from tests.kestra_emulator.http_handler import handler_for
+from tests.kestra_emulator.http_handler import EmulatorHTTPServer, handler_for
 from tests.kestra_emulator.http_types import ApiError, ApiRequest, ApiResponse, RecordedRequest
 from tests.kestra_emulator.routing import Route, Router
 from tests.kestra_emulator.scheduler import run_backfills
@@ -40,8 +39,10 @@ def _router() -> Router:
 
 
 def parse_version(version: str) -> tuple[int, int, int]:
-    parts = [int(part) if part.isdigit() else 0 for part in version.split(".")]
-    return (parts + [0, 0, 0])[0], (parts + [0, 0, 0])[1], (parts + [0, 0, 0])[2]
+    """'1.1.0' -> (1, 1, 0); a wildcard or missing part counts as 0 ('1.x' -> (1, 0, 0))."""
+    numbers = [int(part) if part.isdigit() else 0 for part in version.split(".")][:3]
+    major, minor, patch = numbers + [0] * (3 - len(numbers))
+    return major, minor, patch
 
 
 class KestraEmulator:
@@ -66,14 +67,13 @@ class KestraEmulator:
         self.requests: list[RecordedRequest] = []
         self.spec_violations: list[str] = []
         self._log_lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> KestraEmulator:
         _router()  # parse the spec before the first request, not during it
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(self))
-        server.daemon_threads = True
+        server = EmulatorHTTPServer(("127.0.0.1", 0), handler_for(self))
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
                                         name="kestra-emulator", daemon=True)
