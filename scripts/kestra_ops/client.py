@@ -151,7 +151,7 @@ class KestraClient:
                 return self._send_once(method, path, request)
             except (KestraConnectionError, KestraHTTPError) as error:
                 failed += 1
-                if not self._retryable(error) or failed >= self.retry.attempts:
+                if not self._retryable(error):
                     raise
                 maybe_applied = not (
                     (isinstance(error, KestraConnectionError) and error.not_sent)
@@ -162,6 +162,8 @@ class KestraClient:
                         raise
                     if applied():
                         return None
+                if failed >= self.retry.attempts:
+                    raise
                 retry_after = error.retry_after if isinstance(error, KestraHTTPError) else None
                 self.stats.retries += 1
                 self.sleep(self.retry.delay(failed, retry_after, self._rng))

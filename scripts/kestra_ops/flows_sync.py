@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+import yaml
+
 from kestra_ops.client import KestraClient
 from kestra_ops.errors import KestraHTTPError, ValidationFailed
 from kestra_ops.flow_yaml import load_plain
@@ -24,10 +26,10 @@ def server_sources(client: KestraClient, namespace: str) -> dict[str, str]:
     response = client.get("/flows/export/by-query", params={"namespace": namespace})
     sources: dict[str, str] = {}
     for name, content in read_zip(response.content, f"flows export of {namespace}").items():
-        source = content.decode("utf-8")
         try:
+            source = content.decode("utf-8")
             flow = load_plain(source)
-        except Exception:  # a source the server stored is its business; it just is not ours
+        except (UnicodeDecodeError, yaml.YAMLError):  # not a flow we could have written: not ours to compare
             continue
         if isinstance(flow, dict) and flow.get("namespace") == namespace and isinstance(flow.get("id"), str):
             sources[flow["id"]] = source

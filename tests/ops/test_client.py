@@ -192,3 +192,9 @@ def test_backoff_grows_with_jitter_and_respects_the_cap() -> None:
     assert 0.5 <= delays[0] <= 1.0 and 1.0 <= delays[1] <= 2.0 and 2.0 <= delays[2] <= 4.0
     assert all(delay <= 8.0 for delay in delays)
     assert policy.delay(1, 60.0, rng) == 8.0  # Retry-After honoured up to the cap
+
+
+def test_a_lost_answer_on_the_last_attempt_is_still_checked() -> None:
+    script = Script(lost)
+    client, _ = client_for(script, attempts=1)
+    assert client.write("PUT", "/triggers", json={}, applied=lambda: True) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from tests.ops.conftest import BACKFILL, DASHES_FLOW, HELLO_FLOW, KV, NAMESPACE, SCHEDULED_FLOW, write_flows
+from tests.ops.conftest import BACKFILL, DASHES_FLOW, HELLO_FLOW, KV, NAMESPACE
 
 
 def api_writes(emulator) -> list[tuple[str, str]]:
