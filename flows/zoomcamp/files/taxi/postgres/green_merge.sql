@@ -1,0 +1,50 @@
+-- One pass from staging to the final table. The row id is the md5 of the whole CSV record (every
+-- field in file order, comma-joined), so rows that differ in any field are different trips and a
+-- re-loaded row is recognised. The unique index on (filename, unique_row_id) makes ON CONFLICT safe
+-- when months load in parallel, and keeps each month's index entries together: inserting them in
+-- row-id order appends to one region of the index instead of touching pages all over it.
+SET LOCAL work_mem = '256MB';
+INSERT INTO {{ render(vars.table) }} (
+    unique_row_id, filename, VendorID, lpep_pickup_datetime, lpep_dropoff_datetime,
+    store_and_fwd_flag, RatecodeID, PULocationID, DOLocationID, passenger_count,
+    trip_distance, fare_amount, extra, mta_tax, tip_amount, tolls_amount, ehail_fee,
+    improvement_surcharge, total_amount, payment_type, trip_type, congestion_surcharge
+)
+SELECT
+    md5(
+        coalesce(VendorID, '') || ',' ||
+        coalesce(lpep_pickup_datetime, '') || ',' ||
+        coalesce(lpep_dropoff_datetime, '') || ',' ||
+        coalesce(store_and_fwd_flag, '') || ',' ||
+        coalesce(RatecodeID, '') || ',' ||
+        coalesce(PULocationID, '') || ',' ||
+        coalesce(DOLocationID, '') || ',' ||
+        coalesce(passenger_count, '') || ',' ||
+        coalesce(trip_distance, '') || ',' ||
+        coalesce(fare_amount, '') || ',' ||
+        coalesce(extra, '') || ',' ||
+        coalesce(mta_tax, '') || ',' ||
+        coalesce(tip_amount, '') || ',' ||
+        coalesce(tolls_amount, '') || ',' ||
+        coalesce(ehail_fee, '') || ',' ||
+        coalesce(improvement_surcharge, '') || ',' ||
+        coalesce(total_amount, '') || ',' ||
+        coalesce(payment_type, '') || ',' ||
+        coalesce(trip_type, '') || ',' ||
+        coalesce(congestion_surcharge, '')
+    )::uuid,
+    '{{ render(vars.file) }}',
+    VendorID::integer, lpep_pickup_datetime::timestamp, lpep_dropoff_datetime::timestamp,
+    store_and_fwd_flag, RatecodeID::integer, PULocationID::integer, DOLocationID::integer,
+    passenger_count::integer, trip_distance::double precision, fare_amount::double precision,
+    extra::double precision, mta_tax::double precision, tip_amount::double precision,
+    tolls_amount::double precision, ehail_fee::double precision, improvement_surcharge::double precision,
+    total_amount::double precision, payment_type::integer, trip_type::integer,
+    congestion_surcharge::double precision
+FROM {{ render(vars.staging_table) }}
+ORDER BY 1
+ON CONFLICT (filename, unique_row_id) DO NOTHING;
+INSERT INTO public.taxi_loads (filename, rows_in_file)
+SELECT '{{ render(vars.file) }}', count(*) FROM {{ render(vars.staging_table) }}
+ON CONFLICT (filename) DO UPDATE SET rows_in_file = excluded.rows_in_file, loaded_at = now();
+DROP TABLE {{ render(vars.staging_table) }};

@@ -1,0 +1,53 @@
+-- Final table, its row-id index and the load log, then this execution's own staging table.
+-- The advisory lock serialises the CREATE ... IF NOT EXISTS of parallel first runs (a backfill),
+-- which would otherwise race on the catalog. It is released when this task's transaction commits.
+SELECT pg_advisory_xact_lock(hashtext('zoomcamp taxi tables'));
+CREATE TABLE IF NOT EXISTS {{ render(vars.table) }} (
+    unique_row_id          uuid NOT NULL,
+    filename               text NOT NULL,
+    VendorID               integer,
+    tpep_pickup_datetime   timestamp,
+    tpep_dropoff_datetime  timestamp,
+    passenger_count        integer,
+    trip_distance          double precision,
+    RatecodeID             integer,
+    store_and_fwd_flag     text,
+    PULocationID           integer,
+    DOLocationID           integer,
+    payment_type           integer,
+    fare_amount            double precision,
+    extra                  double precision,
+    mta_tax                double precision,
+    tip_amount             double precision,
+    tolls_amount           double precision,
+    improvement_surcharge  double precision,
+    total_amount           double precision,
+    congestion_surcharge   double precision
+);
+CREATE UNIQUE INDEX IF NOT EXISTS yellow_tripdata_file_row_id ON {{ render(vars.table) }} (filename, unique_row_id);
+CREATE TABLE IF NOT EXISTS public.taxi_loads (
+    filename      text PRIMARY KEY,
+    rows_in_file  bigint NOT NULL,
+    loaded_at     timestamptz NOT NULL DEFAULT now()
+);
+DROP TABLE IF EXISTS {{ render(vars.staging_table) }};
+CREATE UNLOGGED TABLE {{ render(vars.staging_table) }} (
+    VendorID               text,
+    tpep_pickup_datetime   text,
+    tpep_dropoff_datetime  text,
+    passenger_count        text,
+    trip_distance          text,
+    RatecodeID             text,
+    store_and_fwd_flag     text,
+    PULocationID           text,
+    DOLocationID           text,
+    payment_type           text,
+    fare_amount            text,
+    extra                  text,
+    mta_tax                text,
+    tip_amount             text,
+    tolls_amount           text,
+    improvement_surcharge  text,
+    total_amount           text,
+    congestion_surcharge   text
+);

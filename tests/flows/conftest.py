@@ -1,0 +1,81 @@
+"""Fixtures for the flow tests: a database of its own per test module on the session's PostgreSQL,
+and helpers that run a Postgres flow on local CSV files."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+from typing import Callable
+
+import psycopg
+import pytest
+
+from tests.conftest import TEST_DATA
+from tests.flows.flow_runner import FlowRun, load_flow
+from tests.postgres_server import PostgresServer
+
+TAXI_DATA = TEST_DATA / "taxi"
+GREEN_SAMPLE = TAXI_DATA / "green_tripdata_2020-10_first300.csv"
+YELLOW_SAMPLE = TAXI_DATA / "yellow_tripdata_sample_rides.csv"
+REAL_GREEN_MONTH = TAXI_DATA / "green_tripdata_2020-10.csv.gz"
+DEFAULT_BASE_URL = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download"
+
+_execution_ids = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def taxi_db(postgres: PostgresServer, request: pytest.FixtureRequest) -> dict:
+    """conninfo of a fresh database named after the test module, dropped afterwards."""
+    name = "flows_" + re.sub(r"\W", "_", request.module.__name__.rsplit(".", 1)[-1]).lower()
+    admin = postgres.conninfo()
+    with psycopg.connect(**admin, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name}")
+        connection.execute(f"CREATE DATABASE {name}")
+    yield postgres.conninfo(name)
+    with psycopg.connect(**admin, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def clean_db(taxi_db: dict) -> dict:
+    """The module's database with the flows' tables dropped, for tests that count from zero."""
+    with psycopg.connect(**taxi_db) as connection:
+        for table in ("green_tripdata", "yellow_tripdata", "taxi_loads"):
+            connection.execute(f"DROP TABLE IF EXISTS public.{table}")
+    return taxi_db
+
+
+def files_by_url(files: dict[str, Path]) -> Callable[[str], Path]:
+    """A download stand-in that serves exactly the given URLs and fails on any other."""
+
+    def fetch(url: str) -> Path:
+        if url not in files:
+            raise AssertionError(f"the flow downloaded an unexpected URL: {url}")
+        return files[url]
+
+    return fetch
+
+
+def month_url(taxi: str, year: str, month: str, base: str = DEFAULT_BASE_URL) -> str:
+    return f"{base}/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz"
+
+
+def run_month(conninfo: dict, taxi: str, year: str, month: str, csv: Path, *, reload: bool = False,
+              flow_id: str = "02_postgres_taxi", **extra) -> FlowRun:
+    """Run 02_postgres_taxi for one month whose download is `csv`."""
+    run = FlowRun(
+        flow=load_flow(flow_id),
+        inputs={"taxi": taxi, "year": year, "month": month, "reload": reload},
+        execution_id=f"TestExec{next(_execution_ids)}Ab",
+        conninfo=conninfo,
+        fetch=files_by_url({month_url(taxi, year, month): csv}),
+        **extra,
+    )
+    run.run()
+    return run
+
+
+def scalar(conninfo: dict, sql: str):
+    with psycopg.connect(**conninfo) as connection:
+        return connection.execute(sql).fetchone()[0]

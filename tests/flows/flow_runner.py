@@ -1,0 +1,214 @@
+"""Runs a Postgres flow's task list against a real PostgreSQL, the way Kestra would run it.
+
+Every task type the Postgres flows use is handled as its Kestra plugin does (see each method);
+anything else raises, so a flow that grows a new task type fails its tests until this runner is
+taught it. The download step is the only stand-in: its rendered command is parsed and the URL it
+would fetch is handed to `fetch`, which returns a local CSV (the tests' real samples or a generated
+month).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import psycopg
+import yaml
+
+from tests.flows.pebble import Context, Renderer
+
+FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
+NAMESPACE = "zoomcamp"
+COPY_CHUNK = 1 << 20
+
+# Kestra's Queries task splits the rendered SQL with this regex before executing the pieces
+# in one transaction (plugin-jdbc AbstractJdbcQueries).
+KESTRA_STATEMENT_SPLIT = re.compile(r";[^']")
+DOWNLOAD_COMMAND = re.compile(r'wget -qO "(?P<gz>[^"]+\.csv\.gz)" "(?P<url>[^"]+)" && gunzip "(?P=gz)"')
+
+
+class UnsupportedTask(ValueError):
+    """The flow uses a task type or property this runner does not emulate."""
+
+
+def load_flow(flow_id: str) -> dict[str, Any]:
+    return yaml.safe_load((FLOWS_DIR / NAMESPACE / f"{flow_id}.yaml").read_text())
+
+
+def split_statements(sql: str) -> list[str]:
+    return [piece for piece in KESTRA_STATEMENT_SPLIT.split(sql) if piece.strip()]
+
+
+def copy_statement(task: Mapping[str, Any], table: str) -> str:
+    """The COPY statement Kestra's CopyIn builds from the task's properties (AbstractCopy.query)."""
+    allowed = {"id", "type", "format", "header", "from", "table", "columns", "delimiter"}
+    if set(task) - allowed:
+        raise UnsupportedTask(f"CopyIn properties not emulated: {sorted(set(task) - allowed)}")
+    parts = ["COPY", table]
+    if task.get("columns"):
+        parts.append("(" + ", ".join(task["columns"]) + ")")
+    parts.append("FROM STDIN")
+    options = []
+    if task.get("format", "TEXT") != "TEXT":
+        options.append(f"FORMAT {task['format']}")
+    if "delimiter" in task:
+        options.append(f"DELIMITER '{task['delimiter']}'")
+    if "header" in task:
+        options.append("HEADER " + ("TRUE" if task["header"] else "FALSE"))
+    if options:
+        parts.append("WITH (" + ", ".join(options) + ")")
+    return " ".join(parts)
+
+
+@dataclass
+class FlowRun:
+    """One execution of a flow: inputs, an execution id, KV, and where its connections go."""
+
+    flow: Mapping[str, Any]
+    inputs: Mapping[str, Any]
+    execution_id: str
+    conninfo: Mapping[str, Any]
+    fetch: Callable[[str], Path]
+    kv: Mapping[str, Any] = field(default_factory=dict)
+    trigger_date: Any = None
+    before_task: Callable[[str], None] = lambda task_id: None
+    executed: list[str] = field(default_factory=list)
+    fetched_urls: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.renderer = Renderer()
+        declared = {item["id"]: item for item in self.flow.get("inputs", [])}
+        unknown = set(self.inputs) - set(declared)
+        if unknown:
+            raise ValueError(f"inputs not declared by the flow: {sorted(unknown)}")
+        values = {key: item.get("defaults") for key, item in declared.items()}
+        values.update(self.inputs)
+        for key, item in declared.items():
+            if item["type"] == "SELECT" and not item.get("allowCustomValue") and values[key] not in item["values"]:
+                raise ValueError(f"input {key}={values[key]!r} is not one of {item['values']}")
+        self.context = Context(
+            inputs=values,
+            variables=self.flow.get("variables", {}),
+            execution_id=self.execution_id,
+            namespace=self.flow["namespace"],
+            namespace_files=FLOWS_DIR / self.flow["namespace"] / "files",
+            kv=self.kv,
+            trigger_date=self.trigger_date,
+        )
+
+    def render(self, template: str) -> str:
+        return self.renderer.render(template, self.context)
+
+    def run(self) -> None:
+        try:
+            self._run_tasks(self.flow["tasks"])
+        finally:
+            self._run_tasks(self.flow.get("finally", []))
+
+    def _run_tasks(self, tasks: list[Mapping[str, Any]]) -> None:
+        for task in tasks:
+            self.before_task(task["id"])
+            handler = {
+                "io.kestra.plugin.core.execution.Labels": self._labels,
+                "io.kestra.plugin.core.log.Log": self._log,
+                "io.kestra.plugin.core.flow.If": self._if,
+                "io.kestra.plugin.jdbc.postgresql.Queries": self._queries,
+                "io.kestra.plugin.jdbc.postgresql.Query": self._query,
+                "io.kestra.plugin.jdbc.postgresql.CopyIn": self._copy_in,
+                "io.kestra.plugin.scripts.shell.Commands": self._download,
+                "io.kestra.plugin.core.flow.Subflow": self._subflow,
+            }.get(task["type"])
+            if handler is None:
+                raise UnsupportedTask(f"task {task['id']}: type {task['type']} is not emulated")
+            handler(task)
+            self.executed.append(task["id"])
+
+    def _labels(self, task: Mapping[str, Any]) -> None:
+        self.labels.update({key: self.render(value) for key, value in task["labels"].items()})
+
+    def _log(self, task: Mapping[str, Any]) -> None:
+        self.render(task["message"])
+
+    def _if(self, task: Mapping[str, Any]) -> None:
+        # Kestra renders the condition and treats the text "true" (any case) as true
+        branch = "then" if self.render(task["condition"]).strip().lower() == "true" else "else"
+        self._run_tasks(task.get(branch, []))
+
+    def _subflow(self, task: Mapping[str, Any]) -> None:
+        """Kestra's Subflow with wait + transmitFailed: the child runs to its end; its failure fails us."""
+        if not (task.get("wait") is True and task.get("transmitFailed") is True):
+            raise UnsupportedTask(f"task {task['id']}: only a waited Subflow that transmits failure is emulated")
+        if task["namespace"] != self.flow["namespace"]:
+            raise UnsupportedTask(f"task {task['id']}: subflows outside {self.flow['namespace']} are not emulated")
+        child = FlowRun(
+            flow=load_flow(task["flowId"]),
+            inputs={key: self.render(str(value)) for key, value in task.get("inputs", {}).items()},
+            execution_id=f"{self.execution_id}Sub",
+            conninfo=self.conninfo,
+            fetch=self.fetch,
+            kv=self.kv,
+            before_task=self.before_task,
+        )
+        child.run()
+        self.executed.extend(f"{task['id']}/{task_id}" for task_id in child.executed)
+        self.fetched_urls.extend(child.fetched_urls)
+
+    def _connect(self) -> psycopg.Connection:
+        return psycopg.connect(**self.conninfo)
+
+    def _queries(self, task: Mapping[str, Any]) -> None:
+        """Kestra's Queries: split the SQL, run every piece in one transaction (the default)."""
+        if task.get("transaction", True) is not True or set(task) - {"id", "type", "sql", "description"}:
+            raise UnsupportedTask(f"task {task['id']}: only default Queries properties are emulated")
+        statements = split_statements(self.render(task["sql"]))
+        with self._connect() as connection:
+            for statement in statements:
+                _reject_jdbc_placeholders(task["id"], statement)
+                connection.execute(statement)
+
+    def _query(self, task: Mapping[str, Any]) -> None:
+        """Kestra's Query: exactly one statement; FETCH_ONE exposes the first row as outputs.<id>.row."""
+        statement = self.render(task["sql"])
+        if len(split_statements(statement)) != 1:
+            raise UnsupportedTask(f"task {task['id']}: Query runs one statement since Kestra 1.1")
+        _reject_jdbc_placeholders(task["id"], statement)
+        fetch_type = task.get("fetchType", "NONE")
+        with self._connect() as connection:
+            cursor = connection.execute(statement)
+            if fetch_type == "FETCH_ONE":
+                names = [column.name for column in cursor.description]
+                self.context.outputs[task["id"]] = {"row": dict(zip(names, cursor.fetchone()))}
+            elif fetch_type != "NONE":
+                raise UnsupportedTask(f"task {task['id']}: fetchType {fetch_type} is not emulated")
+
+    def _download(self, task: Mapping[str, Any]) -> None:
+        runner = task.get("taskRunner", {}).get("type")
+        if runner != "io.kestra.plugin.core.runner.Process" or task.get("outputFiles") != ["*.csv"]:
+            raise UnsupportedTask(f"task {task['id']}: expected a Process-runner download with outputFiles *.csv")
+        (command,) = [self.render(line) for line in task["commands"]]
+        match = DOWNLOAD_COMMAND.fullmatch(command)
+        if not match:
+            raise UnsupportedTask(f"task {task['id']}: not the download command this runner knows: {command}")
+        shlex.split(command)  # the shell must be able to parse it
+        self.fetched_urls.append(match["url"])
+        csv_name = match["gz"].removesuffix(".gz")
+        self.context.outputs[task["id"]] = {"outputFiles": {csv_name: str(self.fetch(match["url"]))}}
+
+    def _copy_in(self, task: Mapping[str, Any]) -> None:
+        """Kestra's CopyIn: `COPY table [(cols)] FROM STDIN WITH (...)`, streaming the stored file."""
+        source = Path(self.render(task["from"]))
+        statement = copy_statement(task, self.render(task["table"]))
+        with self._connect() as connection, connection.cursor() as cursor:
+            with cursor.copy(statement) as copy, source.open("rb") as data:
+                while chunk := data.read(COPY_CHUNK):
+                    copy.write(chunk)
+
+
+def _reject_jdbc_placeholders(task_id: str, statement: str) -> None:
+    # Kestra prepares each statement: a `?` would be taken as a JDBC parameter with no value
+    if "?" in statement:
+        raise UnsupportedTask(f"task {task_id}: '?' in SQL is a JDBC placeholder: {statement[:80]}")
