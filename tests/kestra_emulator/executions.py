@@ -66,6 +66,8 @@ def create_execution(state: EmulatorState, request: ApiRequest) -> ApiResponse:
     flow = state.live_flow(request.path_params["namespace"], request.path_params["id"])
     if flow is None:
         raise ApiError(404, "Flow not found")
+    if flow.document.get("disabled"):
+        raise ApiError(409, "Cannot execute a disabled flow")
     inputs = {part.name: part.content.decode("utf-8") for part in parse_multipart(request)} if request.body else {}
     labels = list(flow_labels(flow))
     for raw in request.query.get("labels", []):

@@ -39,6 +39,12 @@ def test_an_input_outside_its_select_values_is_422(flow: httpx.Client, kestra_em
     assert kestra_emulator.executions == []
 
 
+def test_a_disabled_flow_is_409(api: httpx.Client, kestra_emulator: KestraEmulator) -> None:
+    api.post("/flows", content=SCHEDULED + "disabled: true\n", headers=YAML)
+    assert api.post("/executions/zoomcamp/taxi", files={"taxi": (None, "green")}).status_code == 409
+    assert kestra_emulator.executions == []
+
+
 def test_a_missing_flow_is_404(api: httpx.Client) -> None:
     assert api.post("/executions/zoomcamp/nope", files={"taxi": (None, "green")}).status_code == 404
 
