@@ -65,7 +65,15 @@ def test_config_the_settings_refuse_is_one_error_line(ops, scratch_project, key,
 
 def test_a_missing_stack_file_is_one_error_line(ops, scratch_project):
     result = ops("plan", "nope", "--project-dir", str(scratch_project.dir))
-    assert result.exit_code == 1 and result.stderr.count("\n") == 1 and "Pulumi.nope.yaml" in result.stderr
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {scratch_project.dir / 'Pulumi.nope.yaml'}: no such file\n"
+
+
+def test_a_malformed_stack_file_is_one_error_line_naming_it(ops, scratch_project):
+    (scratch_project.dir / "Pulumi.broken.yaml").write_text("config:\n  kestra-stack:target: [docker\n")
+    result = ops("plan", "broken", "--project-dir", str(scratch_project.dir))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == f"Error: {scratch_project.dir / 'Pulumi.broken.yaml'}: not valid YAML (line 3)\n"
 
 
 def test_policy_config_file_can_make_a_rule_advisory(ops, scratch_project):
