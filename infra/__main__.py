@@ -72,6 +72,9 @@ pulumi.export("postgres_port", endpoints.postgres_port)
 pulumi.export("postgres_database", TAXI_DATABASE)
 pulumi.export("postgres_username", TAXI_USER)
 pulumi.export("postgres_password", pulumi.Output.secret(credentials.values[TAXI_DB_PASSWORD]))
+# Target-specific outputs (the VM's tunnel commands); the Docker target has none.
+for output_name, value in getattr(target, "extra_outputs", {}).items():
+    pulumi.export(output_name, value)
 if data_lake is not None:
     pulumi.export("gcp_bucket_name", data_lake.bucket.name)
     pulumi.export("gcp_dataset", data_lake.dataset.dataset_id)

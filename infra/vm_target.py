@@ -66,7 +66,7 @@ class VmTarget(pulumi.ComponentResource):
         kestra_vm_port = kestra_host_port(args.services)
 
         roles = [
-            gcp.projects.IAMMember(f"{name}-{role.split('/')[-1]}", project=project, role=role,
+            gcp.projects.IAMMember(f"{name}-{role.split('/')[-1].replace('.', '-')}", project=project, role=role,
                                    member=member, opts=child)
             for role in VM_PROJECT_ROLES
         ]
