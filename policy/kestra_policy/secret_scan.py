@@ -43,11 +43,15 @@ class Finding:
         return f"{self.where}: {self.what}"
 
 
+_SECRET_MANAGER_NAME = re.compile(r"^projects/[^/\s]+/secrets/[^/\s]+(/versions/[^/\s]+)?$")
+
+
 def is_reference(value: str) -> bool:
     """A value that points at a secret rather than holding it: $VAR, ${VAR}, $(cmd), {{ secret('X') }},
-    a file path."""
+    a file path, a Secret Manager name (projects/P/secrets/S[/versions/V])."""
     value = value.strip().strip("\"'")
-    return not value or value.startswith(("$", "/", "{{", "!")) or "{{" in value or "${" in value
+    return (not value or value.startswith(("$", "/", "{{", "!")) or "{{" in value or "${" in value
+            or bool(_SECRET_MANAGER_NAME.match(value)))
 
 
 def looks_generated(value: str, min_length: int) -> bool:

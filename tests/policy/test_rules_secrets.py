@@ -56,7 +56,9 @@ def test_metadata_with_placeholders_and_secret_manager_reads_passes():
     script = ("#!/bin/bash\nset -euo pipefail\n"
               'KESTRA_PASSWORD="$(gcloud secrets versions access latest --secret=kestra-password)"\n')
     compose = "services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: ${TAXI_DB_PASSWORD}\n"
-    props = {"metadata": {"startup-script": script, "kestra-compose": compose, "enable-oslogin": "TRUE"}}
+    names = "KESTRA_PASSWORD=projects/p/secrets/kestra-password/versions/latest\nDB_PASSWORD: projects/p/secrets/db\n"
+    props = {"metadata": {"startup-script": script, "kestra-compose": compose, "enable-oslogin": "TRUE",
+                          "kestra-secrets": names}}
     assert check(validate_no_plaintext_secrets, t.INSTANCE, props) == []
 
 

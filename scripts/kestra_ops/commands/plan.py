@@ -48,7 +48,7 @@ def plan(session, stack: str, project_dir: Path | None, policy_config: Path | No
 
     \b
     Example:  ops plan prod
-              ops plan dev --policy-config policy/config.json --json
+              ops plan dev --policy-config policy-config.json --json
     """
     from infra.offline import plan_stack
     from infra.settings import ConfigError
