@@ -1,0 +1,61 @@
+"""The outputs contract end to end: what infra's real program exports (run under Pulumi's mocks) is what
+`ops` accepts, and it seeds the repo's flows and the dev stack's backfill into the emulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kestra_ops.outputs import parse_outputs
+from kestra_ops.validation import validate_directory
+from tests.kestra_emulator.fixtures import assert_no_spec_violations
+from tests.kestra_emulator.server import KestraEmulator
+
+FLOWS = Path(__file__).resolve().parents[2] / "flows"
+
+
+@pytest.fixture(scope="module")
+def stack_outputs() -> dict[str, dict]:
+    from infra.offline import plan_stack
+
+    return {stack: plan_stack(stack).outputs for stack in ("dev", "prod")}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_stacks_outputs_pass_the_ops_contract(stack: str, stack_outputs: dict[str, dict]) -> None:
+    outputs = parse_outputs(json.loads(json.dumps(stack_outputs[stack])), f"stack {stack}")
+    assert outputs.kestra_url and outputs.kestra_username and outputs.kestra_password
+    assert outputs.kestra_namespace == "zoomcamp"
+    assert outputs.kestra_kv is not None
+
+
+def test_backfills_of_the_dev_stack_name_flows_and_schedule_triggers_of_the_repo(stack_outputs: dict[str, dict]) -> None:
+    outputs = parse_outputs(stack_outputs["dev"], "stack dev")
+    report = validate_directory(FLOWS)
+    flows = {flow.id: flow for flow in report.flows}
+    for backfill in outputs.kestra_backfills:
+        if backfill.flow_id not in flows:
+            pytest.skip(f"flows/ has no {backfill.flow_id} yet")
+        assert f"id: {backfill.trigger_id}" in flows[backfill.flow_id].source
+
+
+def test_dev_stack_outputs_seed_the_repo_into_kestra(stack_outputs: dict[str, dict], tmp_path: Path, run_ops) -> None:
+    raw = stack_outputs["dev"]
+    wanted = {backfill["flow_id"] for backfill in raw["kestra_backfills"]}
+    present = {file.stem for file in FLOWS.glob("zoomcamp/*.yaml")}
+    if not wanted <= present:
+        pytest.skip(f"flows/ lacks {sorted(wanted - present)} yet")
+    with KestraEmulator(username=raw["kestra_username"], password=raw["kestra_password"]) as emulator:
+        outputs = tmp_path / "outputs.json"
+        outputs.write_text(json.dumps({**raw, "kestra_url": emulator.url}))
+        result = run_ops("--outputs", outputs, "seed", FLOWS)
+        assert result.exit_code == 0, result.output
+        assert {flow_id for _, flow_id in emulator.flows} == present
+        backfill = raw["kestra_backfills"][0]
+        runs = [run for run in emulator.executions if run["flowId"] == backfill["flow_id"]]
+        assert len(runs) == 12 and all(run["inputs"].get("taxi") == "green" for run in runs)
+        again = run_ops("--outputs", outputs, "seed", FLOWS)
+        assert again.exit_code == 0 and "0 writes" in again.stdout.splitlines()[-1]
+    assert_no_spec_violations(emulator)
