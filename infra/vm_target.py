@@ -98,7 +98,7 @@ class VmTarget(pulumi.ComponentResource):
                 initialize_params=gcp.compute.InstanceBootDiskInitializeParamsArgs(
                     image=BOOT_IMAGE, size=BOOT_DISK_GB, type=DISK_TYPE)),
             attached_disks=[gcp.compute.InstanceAttachedDiskArgs(
-                source=data_disk.self_link, device_name=DATA_DEVICE_NAME, mode="READ_WRITE")],
+                source=data_disk.name, device_name=DATA_DEVICE_NAME, mode="READ_WRITE")],
             network_interfaces=[gcp.compute.InstanceNetworkInterfaceArgs(
                 subnetwork=network.subnet.id, access_configs=access_configs)],
             service_account=gcp.compute.InstanceServiceAccountArgs(email=identity.email, scopes=list(SCOPES)),
