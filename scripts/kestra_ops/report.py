@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 MIN_REDACTED = 4  # shorter values (e.g. "EU") are not secrets and would mangle ordinary words
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kestra_ops.backfills import backfill_id, backfill_state, find_trigger, BackfillState
+from kestra_ops.backfills import BackfillState, backfill_id, backfill_state, find_trigger
 from kestra_ops.client import KestraClient
 from kestra_ops.flows_sync import server_sources
 from kestra_ops.kv_sync import kv_type, read_entry
