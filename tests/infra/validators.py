@@ -61,6 +61,16 @@ def compose_config(compose_file: Path, env_file: Path) -> ValidatorResult:
     )
 
 
+def compose_resolved(compose_file: Path, env_file: Path) -> str:
+    """`docker compose config`: the model after interpolation, as compose itself prints it."""
+    result = _run(
+        [str(compose_binary()), "--file", str(compose_file), "--env-file", str(env_file), "config"],
+        cwd=compose_file.parent,
+    )
+    assert result.ok, result.output
+    return result.output
+
+
 def compose_schema_errors(compose_file: Path) -> list[str]:
     """Errors of the compose-spec JSON schema (draft-07) for the YAML document in compose_file."""
     import yaml

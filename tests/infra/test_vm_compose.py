@@ -1,0 +1,157 @@
+"""The VM's compose file, rendered from the service set, checked by the real Docker Compose v2 binary and
+the compose-spec JSON schema; broken files show that both validators do reject."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+import yaml
+
+from infra.offline import load_stack_config
+from infra.services import ServiceSet, build_service_set
+from infra.settings import parse_settings
+from infra.vm.compose import escape, render_compose
+from tests.infra.validators import compose_config, compose_resolved, compose_schema_errors
+
+VARIANTS = {
+    "prod": {},
+    "prod-gcs-docker-runner": {"kestraStorage": "gcs", "enableDockerTaskRunner": "true"},
+}
+
+
+def service_set(**overrides: str) -> ServiceSet:
+    values, _ = load_stack_config("prod", overrides=overrides)
+    return build_service_set(parse_settings(values))
+
+
+def secret_values(services: ServiceSet) -> dict[str, str]:
+    """Alphanumeric like the generated passwords, distinct per secret."""
+    return {name: f"Val{index}{name.title().replace('_', '')}9z" for index, name in enumerate(services.secrets)}
+
+
+def write_project(directory: Path, compose_text: str, values: dict[str, str]) -> tuple[Path, Path]:
+    compose_file = directory / "compose.yaml"
+    env_file = directory / "secrets.env"
+    compose_file.write_text(compose_text)
+    env_file.write_text("".join(f"{name}={value}\n" for name, value in values.items()))
+    return compose_file, env_file
+
+
+@pytest.fixture(params=sorted(VARIANTS))
+def rendered(request, tmp_path) -> tuple[ServiceSet, Path, Path]:
+    services = service_set(**VARIANTS[request.param])
+    return (services, *write_project(tmp_path, render_compose(services), secret_values(services)))
+
+
+@pytest.mark.validators
+def test_rendered_compose_passes_docker_compose_config(rendered):
+    _, compose_file, env_file = rendered
+    result = compose_config(compose_file, env_file)
+    assert result.ok, result.output
+    assert result.output == ""  # not even a warning (an unset variable would be one)
+
+
+@pytest.mark.validators
+def test_rendered_compose_passes_the_compose_spec_schema(rendered):
+    _, compose_file, _ = rendered
+    assert compose_schema_errors(compose_file) == []
+
+
+@pytest.mark.validators
+def test_compose_fills_every_secret_from_the_env_file_and_nothing_else(rendered):
+    services, compose_file, env_file = rendered
+    result = compose_resolved(compose_file, env_file)
+    values = secret_values(services)
+    assert "${" not in result
+    for value in values.values():
+        assert value in result
+    assert not any(value in compose_file.read_text() for value in values.values())
+
+
+@pytest.mark.validators
+def test_literal_dollars_survive_compose_interpolation(tmp_path):
+    services = service_set()
+    kestra = services.service("kestra")
+    literal = "price $5, ${HOME} and $$ stay literal; ${KESTRA_PASSWORD} is filled"
+    environment = MappingProxyType({**kestra.environment, "LITERAL": literal})
+    patched = replace(services, services=tuple(
+        replace(service, environment=environment) if service.name == "kestra" else service
+        for service in services.services))
+    values = secret_values(services)
+    compose_file, env_file = write_project(tmp_path, render_compose(patched), values)
+    resolved = yaml.safe_load(compose_resolved(compose_file, env_file))
+    # `config` prints a file compose can read again, so it writes each literal `$` escaped as `$$`.
+    container_value = resolved["services"]["kestra"]["environment"]["LITERAL"].replace("$$", "$")
+    assert container_value == literal.replace(
+        "${KESTRA_PASSWORD}", values["KESTRA_PASSWORD"])
+
+
+def test_escape_keeps_only_the_stacks_secret_placeholders():
+    assert escape("a $b ${S} ${T} $$", ["S"]) == "a $$b ${S} $${T} $$$$"
+
+
+def test_only_kestras_api_port_listens_beyond_the_vms_loopback():
+    compose = yaml.safe_load(render_compose(service_set(bindAddress="0.0.0.0")))
+    published = {(name, port["target"]): port.get("host_ip")
+                 for name, service in compose["services"].items() for port in service.get("ports", [])}
+    assert published == {("kestra", 8080): None, ("taxi-postgres", 5432): "127.0.0.1",
+                         ("pgadmin", 80): "127.0.0.1"}
+
+
+def test_service_files_become_configs_owned_by_their_user():
+    compose = yaml.safe_load(render_compose(service_set()))
+    pgadmin_configs = {config["target"]: config for config in compose["services"]["pgadmin"]["configs"]}
+    assert pgadmin_configs["/pgadmin4/pgpass"]["mode"] == 0o600
+    assert pgadmin_configs["/pgadmin4/pgpass"]["uid"] == "5050"
+    source = pgadmin_configs["/pgadmin4/pgpass"]["source"]
+    assert compose["configs"][source]["content"] == "taxi-postgres:5432:ny_taxi:taxi:${TAXI_DB_PASSWORD}\n"
+
+
+def test_every_volume_is_a_named_volume_the_boot_script_keeps_on_the_data_disk():
+    compose = yaml.safe_load(render_compose(service_set()))
+    mounts = [mount for service in compose["services"].values() for mount in service.get("volumes", [])]
+    assert {mount["type"] for mount in mounts} == {"volume"}
+    assert {mount["source"] for mount in mounts} == set(compose["volumes"]) == {
+        "kestra-postgres-data", "taxi-postgres-data", "kestra-storage", "pgadmin-data"}
+
+
+def broken(compose_file: Path, edit) -> Path:
+    document = yaml.safe_load(compose_file.read_text())
+    edit(document)
+    compose_file.write_text(yaml.safe_dump(document))
+    return compose_file
+
+
+@pytest.mark.validators
+def test_compose_binary_rejects_a_dependency_on_an_undefined_service(rendered):
+    _, compose_file, env_file = rendered
+    broken(compose_file, lambda doc: doc["services"]["kestra"]["depends_on"].update(
+        {"missing-db": {"condition": "service_healthy"}}))
+    result = compose_config(compose_file, env_file)
+    assert not result.ok
+    assert "missing-db" in result.output
+
+
+@pytest.mark.validators
+def test_compose_binary_rejects_an_undeclared_volume(rendered):
+    _, compose_file, env_file = rendered
+    broken(compose_file, lambda doc: doc["volumes"].pop("pgadmin-data"))
+    result = compose_config(compose_file, env_file)
+    assert not result.ok
+    assert "pgadmin-data" in result.output
+
+
+@pytest.mark.validators
+def test_schema_rejects_a_misspelt_key_and_a_wrong_type(rendered):
+    _, compose_file, _ = rendered
+
+    def edit(document: dict) -> None:
+        document["services"]["kestra"]["restrat"] = "always"
+        document["services"]["pgadmin"]["ports"] = "8085:80"  # a list in the spec
+
+    errors = compose_schema_errors(broken(compose_file, edit))
+    assert any("restrat" in error for error in errors)
+    assert any(error.startswith("services/pgadmin/ports:") for error in errors)
