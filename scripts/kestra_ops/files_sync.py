@@ -12,8 +12,10 @@ from kestra_ops.validation import LocalNamespaceFile
 
 
 def server_files(client: KestraClient, namespace: str) -> dict[str, bytes]:
-    """path (/dir/name) -> content of every namespace file."""
-    response = client.get(f"/namespaces/{namespace}/files/export")
+    """path (/dir/name) -> content of every namespace file (none when the namespace has no storage yet)."""
+    response = client.get_or_none(f"/namespaces/{namespace}/files/export")
+    if response is None:
+        return {}
     archive = read_zip(response.content, f"namespace files export of {namespace}")
     return {"/" + name.lstrip("/"): content for name, content in archive.items()}
 
