@@ -188,3 +188,10 @@ def test_real_flows_directory_dry_run(kestra_emulator, outputs_for, run_ops) -> 
     assert result.exit_code == 0, result.output
     assert kestra_emulator.write_count == 0
     assert "(dry run: nothing written)" in result.stdout
+
+
+def test_options_fall_back_to_ops_environment_variables(kestra_emulator, project_flows: Path, outputs_for, run_ops) -> None:
+    env = {"OPS_OUTPUTS": str(outputs_for(kestra_emulator)), "OPS_SEED_FLOWS_DRY_RUN": "1"}
+    result = run_ops("seed-flows", project_flows, env=env)
+    assert result.exit_code == 0, result.output
+    assert "(dry run: nothing written)" in result.stdout and kestra_emulator.write_count == 0
