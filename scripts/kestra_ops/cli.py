@@ -48,6 +48,7 @@ class OpsGroup(click.Group):
 @click.option(
     "--outputs",
     "outputs_file",
+    envvar="OPS_OUTPUTS",
     metavar="FILE",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Read the outputs from a JSON file (`pulumi stack output --json --show-secrets`).",
@@ -55,7 +56,7 @@ class OpsGroup(click.Group):
 @click.option("--url", envvar="KESTRA_URL", show_envvar=True, help="Kestra base URL (overrides kestra_url).")
 @click.option("--username", envvar="KESTRA_USERNAME", show_envvar=True, help="Basic-auth user (overrides kestra_username).")
 @click.option("--password", envvar="KESTRA_PASSWORD", show_envvar=True, help="Basic-auth password (overrides kestra_password).")
-@click.option("--json", "json_output", is_flag=True, help="Print one JSON document instead of lines.")
+@click.option("--json", "json_output", envvar="OPS_JSON", is_flag=True, help="Print one JSON document instead of lines.")
 @click.option("--retries", type=click.IntRange(1, 20), default=6, show_default=True, help="Attempts per request.")
 @click.option("--retry-backoff", type=click.FloatRange(0), default=0.5, show_default=True, help="First backoff, seconds.")
 @click.option("--retry-max-delay", type=click.FloatRange(0), default=30.0, show_default=True, help="Longest wait, seconds.")
