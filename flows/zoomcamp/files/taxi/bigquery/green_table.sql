@@ -1,0 +1,28 @@
+-- The final table: one row per trip, partitioned by pickup day, clustered by source file so a
+-- month's MERGE reads only that month's rows.
+CREATE TABLE IF NOT EXISTS `{{ render(vars.table) }}` (
+    unique_row_id BYTES NOT NULL OPTIONS (description = 'md5 of the whole CSV record, as in Postgres'),
+    filename STRING NOT NULL OPTIONS (description = 'The source file the row was loaded from'),
+    VendorID INT64,
+    lpep_pickup_datetime TIMESTAMP,
+    lpep_dropoff_datetime TIMESTAMP,
+    store_and_fwd_flag STRING,
+    RatecodeID INT64,
+    PULocationID INT64,
+    DOLocationID INT64,
+    passenger_count INT64,
+    trip_distance FLOAT64,
+    fare_amount FLOAT64,
+    extra FLOAT64,
+    mta_tax FLOAT64,
+    tip_amount FLOAT64,
+    tolls_amount FLOAT64,
+    ehail_fee FLOAT64,
+    improvement_surcharge FLOAT64,
+    total_amount FLOAT64,
+    payment_type INT64,
+    trip_type INT64,
+    congestion_surcharge FLOAT64
+)
+PARTITION BY DATE(lpep_pickup_datetime)
+CLUSTER BY filename
