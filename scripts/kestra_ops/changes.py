@@ -1,4 +1,4 @@
-"""The plan shared by flows and namespace files: what to create, update, delete or leave alone."""
+"""Changes shared by flows and namespace files: what to create, update, delete or leave alone."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 
 from kestra_ops.client import KestraClient
 from kestra_ops.errors import KestraHTTPError
-from kestra_ops.plan import Change, read_zip
+from kestra_ops.changes import Change, read_zip
 from kestra_ops.validation import LocalNamespaceFile
 
 

@@ -15,7 +15,7 @@ import yaml
 from kestra_ops.client import KestraClient
 from kestra_ops.errors import KestraHTTPError, ValidationFailed
 from kestra_ops.flow_yaml import load_plain
-from kestra_ops.plan import Change, read_zip, same_text
+from kestra_ops.changes import Change, read_zip, same_text
 from kestra_ops.validation import LocalFlow
 
 YAML = {"Content-Type": "application/x-yaml"}

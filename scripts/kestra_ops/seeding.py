@@ -8,7 +8,7 @@ from typing import Any
 
 from kestra_ops.client import KestraClient
 from kestra_ops.errors import ValidationFailed
-from kestra_ops.plan import counts
+from kestra_ops.changes import counts
 from kestra_ops.report import Reporter
 from kestra_ops.session import Session
 

@@ -11,7 +11,7 @@ from kestra_ops.client import KestraClient
 from kestra_ops.flows_sync import server_sources
 from kestra_ops.kv_sync import kv_type, read_entry
 from kestra_ops.outputs import StackOutputs
-from kestra_ops.plan import same_text
+from kestra_ops.changes import same_text
 from kestra_ops.validation import validate_directory
 
 

@@ -13,7 +13,7 @@ from kestra_ops.client import KestraClient
 from kestra_ops.errors import ValidationFailed
 from kestra_ops.flows_sync import _write_one, plan_flows, validate_on_server
 from kestra_ops.outputs import Connection
-from kestra_ops.plan import same_text
+from kestra_ops.changes import same_text
 from kestra_ops.retry import RetryPolicy
 from kestra_ops.validation import LocalFlow
 from tests.ops.conftest import DASHES_FLOW, HELLO_FLOW
