@@ -10,13 +10,18 @@
 # Nothing here prints a secret. Instance metadata holds only secret names, never values.
 set -euo pipefail
 
+# Empty on the VM. The tests run this script against a scratch directory with stub commands.
+readonly ROOT="${KESTRA_BOOT_ROOT:-}"
 readonly METADATA_URL=http://metadata.google.internal/computeMetadata/v1
 readonly SECRET_MANAGER_URL=https://secretmanager.googleapis.com/v1
-readonly DATA_DEVICE=/dev/disk/by-id/google-kestra-data
-readonly DATA_MOUNT=/mnt/disks/kestra-data
-readonly DOCKER_VOLUMES=/var/lib/docker/volumes
-readonly STACK_DIR=/etc/kestra-stack
-readonly RUN_DIR=/run/kestra-stack
+readonly DATA_DEVICE="${ROOT}/dev/disk/by-id/google-kestra-data"
+readonly DATA_MOUNT="${ROOT}/mnt/disks/kestra-data"
+readonly DOCKER_VOLUMES="${ROOT}/var/lib/docker/volumes"
+readonly STACK_DIR="${ROOT}/etc/kestra-stack"
+readonly RUN_DIR="${ROOT}/run/kestra-stack"
+readonly DOCKER_ETC="${ROOT}/etc/docker"
+readonly APT_KEYRINGS="${ROOT}/etc/apt/keyrings"
+readonly APT_SOURCES="${ROOT}/etc/apt/sources.list.d"
 readonly DOCKER_VERSION=5:28.5.2-1~debian.12~bookworm
 readonly COMPOSE_VERSION=2.40.3-1~debian.12~bookworm
 readonly WAIT_TIMEOUT_S=900
@@ -31,7 +36,7 @@ metadata() {
 
 mount_data_disk() {
   udevadm settle --timeout=60 || true
-  [ -b "$DATA_DEVICE" ] || fail "data disk ${DATA_DEVICE} is not attached"
+  [ -e "$DATA_DEVICE" ] || fail "data disk ${DATA_DEVICE} is not attached"
   local probe=0
   blkid --probe "$DATA_DEVICE" >/dev/null || probe=$?
   case "$probe" in
@@ -55,9 +60,9 @@ installed_version() {
 }
 
 install_docker() {
-  mkdir -p /etc/docker
+  mkdir -p "$DOCKER_ETC"
   # The `local` log driver rotates container logs, so Kestra's logs cannot fill the boot disk.
-  printf '{"log-driver": "local"}\n' >/etc/docker/daemon.json
+  printf '{"log-driver": "local"}\n' >"$DOCKER_ETC/daemon.json"
   if [ "$(installed_version docker-ce)" = "$DOCKER_VERSION" ] \
     && [ "$(installed_version docker-compose-plugin)" = "$COMPOSE_VERSION" ] \
     && command -v jq >/dev/null; then
@@ -67,12 +72,12 @@ install_docker() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq ca-certificates curl jq
-  install -m 0755 -d /etc/apt/keyrings
+  install -m 0755 -d "$APT_KEYRINGS" "$APT_SOURCES"
   curl --fail --silent --show-error --location https://download.docker.com/linux/debian/gpg \
-    --output /etc/apt/keyrings/docker.asc
-  chmod a+r /etc/apt/keyrings/docker.asc
+    --output "$APT_KEYRINGS/docker.asc"
+  chmod a+r "$APT_KEYRINGS/docker.asc"
   echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc]" \
-    "https://download.docker.com/linux/debian bookworm stable" >/etc/apt/sources.list.d/docker.list
+    "https://download.docker.com/linux/debian bookworm stable" >"$APT_SOURCES/docker.list"
   apt-get update -qq
   apt-get install -y -qq --allow-downgrades \
     "docker-ce=${DOCKER_VERSION}" "docker-ce-cli=${DOCKER_VERSION}" containerd.io \
@@ -90,6 +95,8 @@ write_secrets_env() {
   secrets="$(metadata instance/attributes/kestra-secrets)"
   token="$(metadata instance/service-accounts/default/token | jq --raw-output .access_token)"
   install -d -m 0700 "$RUN_DIR"
+  # A failure part-way leaves no partial secrets file behind.
+  trap 'rm -f "$RUN_DIR/secrets.env.new"' EXIT
   (umask 077 && : >"$RUN_DIR/secrets.env.new")
   while read -r name resource; do
     [ -n "$name" ] || continue

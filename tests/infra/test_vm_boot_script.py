@@ -1,0 +1,142 @@
+"""The VM's boot script: shellcheck, and its behaviour on first boot, on reboot and on failures, run
+for real by bash against a scratch root with stub machine commands (tests/infra/boot_sandbox.py)."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from tests.infra.boot_sandbox import BOOT_SCRIPT, TOKEN, BootRun, BootSandbox
+from tests.infra.validators import shellcheck
+
+COMPOSE = "name: kestra-stack\nservices: {}\n"
+SECRETS = {"KESTRA_PASSWORD": "Kp4ssw0rdGenerated24chrs", "TAXI_DB_PASSWORD": "Tx9dbPasswordGenerated24"}
+DOCKER = "5:28.5.2-1~debian.12~bookworm"
+COMPOSE_PLUGIN = "2.40.3-1~debian.12~bookworm"
+DEVICE_CALLS = ("mkfs.ext4",)
+
+
+@pytest.fixture
+def vm(tmp_path) -> BootSandbox:
+    return BootSandbox(tmp_path, COMPOSE, SECRETS)
+
+
+@pytest.fixture(scope="module")
+def rebooted(tmp_path_factory) -> tuple[BootSandbox, BootRun, BootRun]:
+    """One VM booted twice: (sandbox, first boot, reboot)."""
+    sandbox = BootSandbox(tmp_path_factory.mktemp("vm"), COMPOSE, SECRETS)
+    first = sandbox.boot()
+    assert first.returncode == 0, first.output
+    return sandbox, first, sandbox.boot()
+
+
+def index_of(calls: list[str], prefix: str) -> int:
+    for index, call in enumerate(calls):
+        if call.startswith(prefix):
+            return index
+    raise AssertionError(f"no call starting with {prefix!r} in {calls}")
+
+
+def assert_no_secret_in(text: str) -> None:
+    for value in [*SECRETS.values(), TOKEN]:
+        assert value not in text
+
+
+@pytest.mark.validators
+def test_boot_script_passes_shellcheck():
+    result = shellcheck(BOOT_SCRIPT)
+    assert result.ok, result.output
+
+
+@pytest.mark.validators
+def test_shellcheck_rejects_a_broken_boot_script(tmp_path):
+    script = tmp_path / "boot.sh"
+    text = BOOT_SCRIPT.read_text()
+    broken = text.replace('mkdir -p "$DATA_MOUNT"', "mkdir -p $DATA_MOUNT/$UNSET_DIR")
+    assert broken != text
+    script.write_text(broken)
+    result = shellcheck(script)
+    assert not result.ok
+    assert "SC2086" in result.output or "SC2154" in result.output
+
+
+def test_first_boot_formats_the_blank_disk_mounts_it_before_docker_and_starts_the_stack(rebooted):
+    vm, run, _ = rebooted
+    device = str(vm.device)
+    assert vm.state_lines("formatted") == [device]
+    mounted = vm.state_lines("mounted")
+    assert mounted == [str(vm.path("/mnt/disks/kestra-data")), str(vm.path("/var/lib/docker/volumes"))]
+    calls = run.calls
+    assert index_of(calls, "mount --bind") < index_of(calls, "apt-get install -y -qq --allow-downgrades")
+    assert index_of(calls, "mount --bind") < index_of(calls, "systemctl start docker.service")
+    installed = dict(line.split("=", 1) for line in vm.state_lines("installed"))
+    assert (installed["docker-ce"], installed["docker-compose-plugin"]) == (DOCKER, COMPOSE_PLUGIN)
+    assert "systemctl disable --quiet docker.service docker.socket" in calls
+    compose_up = calls[index_of(calls, "docker compose")]
+    assert compose_up.endswith("up --detach --remove-orphans --wait --wait-timeout 900")
+    assert (vm.state / "compose-file-seen").read_text() == COMPOSE
+
+
+def test_secrets_reach_only_a_root_only_env_file_on_tmpfs_and_never_the_output(rebooted):
+    vm, first, second = rebooted
+    env_file = vm.path("/run/kestra-stack/secrets.env")
+    assert env_file.read_text() == "".join(f"{name}={value}\n" for name, value in SECRETS.items())
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    assert (vm.state / "compose-env-seen").read_text() == env_file.read_text()
+    for run in (first, second):
+        assert_no_secret_in(run.output)
+        assert_no_secret_in("\n".join(run.calls))
+
+
+def test_reboot_keeps_the_disk_and_skips_installed_packages(rebooted):
+    vm, _, run = rebooted
+    assert run.returncode == 0, run.output
+    assert not [call for call in run.calls if call.startswith(DEVICE_CALLS)]
+    assert not [call for call in run.calls if call.startswith("apt-get")]
+    assert vm.state_lines("formatted") == [str(vm.device)]
+    assert [call.split()[-1] for call in run.calls if call.startswith("mount ")] == [
+        str(vm.path("/mnt/disks/kestra-data")), str(vm.path("/var/lib/docker/volumes"))]
+    assert vm.path("/run/kestra-stack/secrets.env").is_file()
+    assert any(call.startswith("docker compose") for call in run.calls)
+
+
+def test_a_disk_that_has_a_filesystem_is_never_formatted(vm):
+    vm.state.joinpath("formatted").write_text(f"{vm.device}\n")
+    run = vm.boot()
+    assert run.returncode == 0, run.output
+    assert not [call for call in run.calls if call.startswith(DEVICE_CALLS)]
+
+
+def test_a_disk_that_cannot_be_probed_is_left_alone_and_nothing_starts(vm):
+    run = vm.boot(STUB_BLKID_EXIT="4")
+    assert run.returncode != 0
+    assert "refusing to format" in run.output
+    assert not [call for call in run.calls if call.startswith((*DEVICE_CALLS, "docker", "apt-get"))]
+
+
+def test_a_missing_data_disk_stops_the_boot_before_docker(vm):
+    vm.device.unlink()
+    run = vm.boot()
+    assert run.returncode != 0
+    assert "data disk" in run.output and "not attached" in run.output
+    assert not [call for call in run.calls if call.startswith(("docker", "apt-get", "systemctl start"))]
+
+
+def test_an_unreadable_secret_stops_the_boot_without_a_partial_env_file(vm):
+    vm.state.joinpath("secrets", "kestra-prod-secret-1").unlink()
+    run = vm.boot()
+    assert run.returncode != 0
+    assert not any(call.startswith("docker compose") for call in run.calls)
+    assert list(vm.path("/run/kestra-stack").iterdir()) == []
+    assert_no_secret_in(run.output)
+
+
+def test_a_secret_an_env_file_cannot_hold_is_named_not_printed(vm):
+    bad_value = "with space$and dollar"
+    vm.state.joinpath("secrets", "kestra-prod-secret-0").write_text(bad_value)
+    run = vm.boot()
+    assert run.returncode != 0
+    assert "secret KESTRA_PASSWORD" in run.output
+    assert bad_value not in run.output
+    assert not any(call.startswith("docker compose") for call in run.calls)
