@@ -1,8 +1,9 @@
 #!/bin/bash
 # Boot script of the Kestra VM. The Google guest agent runs it (metadata key `startup-script`) on every
 # boot, so every step checks the state it establishes and is safe to repeat:
-#   1. format the data disk once (only a disk with no filesystem), mount it, and bind Docker's volume
-#      store onto it: both Postgres data directories and Kestra's storage live on the disk;
+#   1. format the data disk once (only a disk with no filesystem), mount it, grow its filesystem to the
+#      disk's size, and bind Docker's volume store onto it: both Postgres data directories, Kestra's
+#      storage and pgAdmin's data live on the disk;
 #   2. install the pinned Docker Engine and Compose plugin (skipped when those versions are installed);
 #   3. read the stack's secrets from Secret Manager with the VM service account's token into an env file
 #      on tmpfs (root only), then `docker compose up` the compose file from metadata `kestra-compose`,
@@ -47,6 +48,8 @@ mount_data_disk() {
   esac
   mkdir -p "$DATA_MOUNT"
   mountpoint -q "$DATA_MOUNT" || mount -o defaults,discard,nodev,nosuid "$DATA_DEVICE" "$DATA_MOUNT"
+  # After vmDataDiskGb grew the disk, grow the filesystem (online; a no-op when it already fits).
+  resize2fs "$DATA_DEVICE" >/dev/null 2>&1
   if ! mountpoint -q "$DOCKER_VOLUMES"; then
     # Docker must never run with its volumes on the boot disk: stop it while the bind is put in place.
     systemctl stop docker.socket docker.service 2>/dev/null || true

@@ -104,12 +104,19 @@ device = sys.argv[-1]
 log("mkfs.ext4", device)
 add_line("formatted", device)
 ''',
+    "resize2fs": r'''
+device = sys.argv[-1]
+if device not in lines("formatted") or device not in lines("mounted-devices"):
+    sys.stderr.write(f"resize2fs: {device} has no mounted ext4 filesystem\n"); sys.exit(1)
+log("resize2fs", device)
+''',
     "mount": r'''
 target = sys.argv[-1]
 if not os.path.isdir(target):
     sys.stderr.write(f"mount: {target}: mount point does not exist\n"); sys.exit(32)
 log("mount", *sys.argv[1:])
 add_line("mounted", target)
+add_line("mounted-devices", sys.argv[-2])
 ''',
     "mountpoint": r'''
 sys.exit(0 if sys.argv[-1] in lines("mounted") else 32)
@@ -213,7 +220,8 @@ class BootSandbox:
         """Boot (or reboot): mounts and tmpfs (/run) do not survive; the disk and packages do."""
         log = self.state / "calls.log"
         log.unlink(missing_ok=True)
-        (self.state / "mounted").unlink(missing_ok=True)
+        for mounts in ("mounted", "mounted-devices"):
+            (self.state / mounts).unlink(missing_ok=True)
         shutil.rmtree(self.path("/run"), ignore_errors=True)
         environment = {
             "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}",

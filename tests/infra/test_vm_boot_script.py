@@ -68,6 +68,7 @@ def test_first_boot_formats_the_blank_disk_mounts_it_before_docker_and_starts_th
     mounted = vm.state_lines("mounted")
     assert mounted == [str(vm.path("/mnt/disks/kestra-data")), str(vm.path("/var/lib/docker/volumes"))]
     calls = run.calls
+    assert index_of(calls, "mount -o") < index_of(calls, f"resize2fs {device}") < index_of(calls, "mount --bind")
     assert index_of(calls, "mount --bind") < index_of(calls, "apt-get install -y -qq --allow-downgrades")
     assert index_of(calls, "mount --bind") < index_of(calls, "systemctl start docker.service")
     installed = dict(line.split("=", 1) for line in vm.state_lines("installed"))
