@@ -8,6 +8,7 @@ and validate endpoints split their body on that substring.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 import yaml
@@ -19,21 +20,35 @@ from kestra_ops.changes import Change, read_zip, same_text
 from kestra_ops.validation import LocalFlow
 
 YAML = {"Content-Type": "application/x-yaml"}
+TOP_LEVEL_NAME = re.compile(r"""^(id|namespace):[ \t]*(?:(?P<q>['"]?))([a-zA-Z0-9._-]+)(?P=q)[ \t]*(?:#.*)?$""", re.MULTILINE)
 
 
 def server_sources(client: KestraClient, namespace: str) -> dict[str, str]:
     """flow id -> source for the flows of exactly this namespace (the export filter is a prefix)."""
     response = client.get("/flows/export/by-query", params={"namespace": namespace})
     sources: dict[str, str] = {}
-    for name, content in read_zip(response.content, f"flows export of {namespace}").items():
+    for content in read_zip(response.content, f"flows export of {namespace}").values():
         try:
             source = content.decode("utf-8")
-            flow = load_plain(source)
+            flow_id, flow_namespace = _identity(source)
         except (UnicodeDecodeError, yaml.YAMLError):  # not a flow we could have written: not ours to compare
             continue
-        if isinstance(flow, dict) and flow.get("namespace") == namespace and isinstance(flow.get("id"), str):
-            sources[flow["id"]] = source
+        if flow_namespace == namespace and flow_id is not None:
+            sources[flow_id] = source
     return sources
+
+
+def _identity(source: str) -> tuple[str | None, str | None]:
+    """A flow's id and namespace: read off its top-level lines (ids and namespaces have no characters that
+    need quoting), parsing the whole YAML only for a source written some other way."""
+    found = [(match.group(1), match.group(3)) for match in TOP_LEVEL_NAME.finditer(source)]
+    if sorted(key for key, _ in found) == ["id", "namespace"]:
+        names = dict(found)
+        return names["id"], names["namespace"]
+    flow = load_plain(source)
+    if not isinstance(flow, dict):
+        return None, None
+    return (flow.get("id") if isinstance(flow.get("id"), str) else None), flow.get("namespace")
 
 
 def plan_flows(

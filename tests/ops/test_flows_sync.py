@@ -75,3 +75,18 @@ def test_plan_compares_sources_up_to_trailing_whitespace() -> None:
     changes = plan_flows([HELLO, DASHES], server, prune=True)
     assert [(c.name, c.action) for c in changes] == [("hello", "unchanged"), ("with_dashes", "create"), ("gone", "delete")]
     assert not same_text("a: 1\nb: 2", "a: 1\nb: 3")
+
+
+@pytest.mark.parametrize(
+    ("source", "identity"),
+    [
+        ("id: a\nnamespace: 'zoomcamp'  # comment\ntasks:\n  - id: inner\n", ("a", "zoomcamp")),
+        ("namespace: zoomcamp\ndescription: |\n  id: not_this\nid: real\n", ("real", "zoomcamp")),
+        ("{id: flow_style, namespace: zoomcamp, tasks: []}", ("flow_style", "zoomcamp")),
+        ("- not a flow\n", (None, None)),
+    ],
+)
+def test_exported_sources_are_identified_by_their_top_level_id_and_namespace(source: str, identity: tuple) -> None:
+    from kestra_ops.flows_sync import _identity
+
+    assert _identity(source) == identity
