@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-DIRECTORY = click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default="flows", required=False)
+DIRECTORY = click.argument(
+    "directory", metavar="[DIR]", type=click.Path(path_type=Path, file_okay=False), default="flows", required=False
+)
 DRY_RUN = click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 PRUNE = click.option("--prune", is_flag=True, help="Delete flows and namespace files of the managed namespaces that DIR lacks.")
 STRICT = click.option("--strict", is_flag=True, help="A kv() key missing from kestra_kv is an error, not a warning.")

@@ -8,7 +8,7 @@ import click
 
 
 @click.command()
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default="flows", required=False)
+@click.argument("directory", metavar="[DIR]", type=click.Path(path_type=Path, file_okay=False), default="flows", required=False)
 @click.pass_obj
 def status(session, directory: Path) -> None:
     """Show flows (revision, in sync or not), KV keys (type, never values) and backfills (window, state).
