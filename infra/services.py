@@ -180,7 +180,7 @@ def kestra_configuration(settings: Settings) -> str:
 
     if settings.kestra_storage == "gcs":
         storage = {"type": "gcs", "gcs": {"bucket": settings.bucket_name,
-                                          "project": settings.gcp_project}}
+                                          "project-id": settings.gcp_project}}
     else:
         storage = {"type": "local", "local": {"base-path": KESTRA_STORAGE_DIR}}
 

@@ -114,7 +114,7 @@ def test_gcp_plugin_defaults_read_kv_and_take_the_key_only_on_docker():
 def test_gcs_storage_on_the_vm_uses_the_data_lake_bucket():
     settings = parse_settings(vm_raw_config(kestraStorage="gcs"))
     storage = kestra_config(build_service_set(settings))["kestra"]["storage"]
-    assert storage == {"type": "gcs", "gcs": {"bucket": settings.bucket_name, "project": GCP_PROJECT}}
+    assert storage == {"type": "gcs", "gcs": {"bucket": settings.bucket_name, "project-id": GCP_PROJECT}}
 
 
 def test_docker_socket_is_mounted_only_when_docker_task_runners_are_enabled(dev_services):
