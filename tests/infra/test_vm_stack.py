@@ -253,7 +253,8 @@ def test_pgadmin_and_postgres_are_reached_through_an_ssh_tunnel(prod):
 def test_kestra_storage_gcs_puts_kestras_storage_in_the_bucket_the_vm_may_write(prod_gcs):
     storage = kestra_configuration(prod_gcs)["kestra"]["storage"]
     (bucket,) = prod_gcs.of_type("gcp:storage/bucket:Bucket")
-    assert storage["type"] == "gcs" and storage["gcs"]["bucket"] == bucket.inputs["name"]
+    assert storage["type"] == "gcs"
+    assert storage["gcs"] == {"bucket": bucket.inputs["name"], "project-id": bucket.inputs["project"]}
     writers = [m for m in prod_gcs.of_type(BUCKET_MEMBER) if m.inputs["member"] == f"serviceAccount:{vm_email(prod_gcs)}"]
     assert [m.inputs["role"] for m in writers] == ["roles/storage.objectAdmin"]
 
