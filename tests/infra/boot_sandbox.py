@@ -1,7 +1,7 @@
 """Runs the VM's real boot script (infra/vm/boot.sh, with bash) against a scratch root directory, with
 stub commands standing in for the machine: the metadata server and Secret Manager (behind `curl`, as
 strict as the real ones about headers, paths and tokens), the data disk (`blkid`, `mkfs.ext4`,
-`mount`, `mountpoint`), packages (`apt-get`, `dpkg-query`, `dpkg`), `systemctl` and `docker`.
+`resize2fs`, `mount`, `mountpoint`), packages (`apt-get`, `dpkg-query`, `dpkg`), `systemctl` and `docker`.
 jq, base64, install, mkdir and mv are the real tools. Every stub call is logged in order."""
 
 from __future__ import annotations
@@ -26,15 +26,10 @@ STATE = os.environ["STUB_STATE"]
 def log(*words):
     with open(os.path.join(STATE, "calls.log"), "a") as f:
         f.write(" ".join(words) + "\n")
-def lines(name):
-    path = os.path.join(STATE, name)
-    return open(path).read().split("\n") if os.path.exists(path) else []
-def add_line(name, line):
-    with open(os.path.join(STATE, name), "a") as f:
-        f.write(line + "\n")
 '''
 
-STUBS = {
+# curl is the one stub with real logic (two HTTP services and their auth), so it is Python.
+PYTHON_STUBS = {
     "curl": r'''
 import base64, urllib.parse
 args = sys.argv[1:]
@@ -92,73 +87,86 @@ elif url == "https://download.docker.com/linux/debian/gpg":
 else:
     fail(6, "could not resolve host")
 ''',
-    "blkid": r'''
-device = sys.argv[-1]
-log("blkid", device)
-if os.environ.get("STUB_BLKID_EXIT"):
-    sys.exit(int(os.environ["STUB_BLKID_EXIT"]))
-sys.exit(0 if device in lines("formatted") else 2)
-''',
-    "mkfs.ext4": r'''
-device = sys.argv[-1]
-log("mkfs.ext4", device)
-add_line("formatted", device)
-''',
-    "resize2fs": r'''
-device = sys.argv[-1]
-if device not in lines("formatted") or device not in lines("mounted-devices"):
-    sys.stderr.write(f"resize2fs: {device} has no mounted ext4 filesystem\n"); sys.exit(1)
-log("resize2fs", device)
-''',
-    "mount": r'''
-target = sys.argv[-1]
-if not os.path.isdir(target):
-    sys.stderr.write(f"mount: {target}: mount point does not exist\n"); sys.exit(32)
-log("mount", *sys.argv[1:])
-add_line("mounted", target)
-add_line("mounted-devices", sys.argv[-2])
-''',
-    "mountpoint": r'''
-sys.exit(0 if sys.argv[-1] in lines("mounted") else 32)
-''',
-    "udevadm": r'''
-log("udevadm", *sys.argv[1:])
-''',
-    "systemctl": r'''
-log("systemctl", *sys.argv[1:])
-''',
-    "dpkg": r'''
-assert sys.argv[1:] == ["--print-architecture"], sys.argv
-print("amd64")
-''',
-    "dpkg-query": r'''
-package = sys.argv[-1]
-versions = dict(line.split("=", 1) for line in lines("installed") if line)
-if package not in versions:
-    sys.stderr.write(f"dpkg-query: no packages found matching {package}\n"); sys.exit(1)
-sys.stdout.write(versions[package])
-''',
-    "apt-get": r'''
-log("apt-get", *sys.argv[1:])
-if "install" in sys.argv:
-    for word in sys.argv[sys.argv.index("install") + 1:]:
-        if not word.startswith("-"):
-            name, _, version = word.partition("=")
-            add_line("installed", f"{name}={version or 'unpinned'}")
-''',
-    "docker": r'''
-args = sys.argv[1:]
-log("docker", *args)
-if args[:1] == ["compose"]:
-    env_file = args[args.index("--env-file") + 1]
-    compose_file = args[args.index("--file") + 1]
-    if os.stat(env_file).st_mode & 0o077:
-        sys.stderr.write("env file readable by others\n"); sys.exit(1)
-    with open(os.path.join(STATE, "compose-env-seen"), "w") as f:
-        f.write(open(env_file).read())
-    with open(os.path.join(STATE, "compose-file-seen"), "w") as f:
-        f.write(open(compose_file).read())
-''',
+}
+
+# The simple stubs are bash (they start ~10x faster than Python); same log and state files.
+_SHELL_COMMON = r"""set -eu
+log() { printf '%s\n' "$*" >>"$STUB_STATE/calls.log"; }
+has_line() { [ -f "$STUB_STATE/$1" ] && grep -qxF -- "$2" "$STUB_STATE/$1"; }
+add_line() { printf '%s\n' "$2" >>"$STUB_STATE/$1"; }
+"""
+
+SHELL_STUBS = {
+    "blkid": r"""
+device="${!#}"
+log blkid "$device"
+if [ -n "${STUB_BLKID_EXIT:-}" ]; then exit "$STUB_BLKID_EXIT"; fi
+if has_line formatted "$device"; then exit 0; else exit 2; fi
+""",
+    "mkfs.ext4": r"""
+device="${!#}"
+log mkfs.ext4 "$device"
+add_line formatted "$device"
+""",
+    "resize2fs": r"""
+device="${!#}"
+if ! has_line formatted "$device" || ! has_line mounted-devices "$device"; then
+  echo "resize2fs: $device has no mounted ext4 filesystem" >&2; exit 1
+fi
+log resize2fs "$device"
+""",
+    "mount": r"""
+target="${!#}"
+[ -d "$target" ] || { echo "mount: $target: mount point does not exist" >&2; exit 32; }
+log mount "$@"
+add_line mounted "$target"
+add_line mounted-devices "${@: -2:1}"
+""",
+    "mountpoint": r"""
+if has_line mounted "${!#}"; then exit 0; else exit 32; fi
+""",
+    "udevadm": r"""
+log udevadm "$@"
+""",
+    "systemctl": r"""
+log systemctl "$@"
+""",
+    "dpkg": r"""
+[ "$*" = "--print-architecture" ] || { echo "dpkg stub: unexpected arguments: $*" >&2; exit 2; }
+echo amd64
+""",
+    "dpkg-query": r"""
+package="${!#}"
+line="$(grep "^${package}=" "$STUB_STATE/installed" 2>/dev/null | tail -n 1 || true)"
+[ -n "$line" ] || { echo "dpkg-query: no packages found matching $package" >&2; exit 1; }
+printf '%s' "${line#*=}"
+""",
+    "apt-get": r"""
+log apt-get "$@"
+installing=no
+for word in "$@"; do
+  if [ "$installing" = yes ] && [ "${word#-}" = "$word" ]; then
+    version="${word#*=}"
+    [ "$version" != "$word" ] || version=unpinned
+    add_line installed "${word%%=*}=$version"
+  fi
+  if [ "$word" = install ]; then installing=yes; fi
+done
+""",
+    "docker": r"""
+log docker "$@"
+if [ "${1:-}" = compose ]; then
+  env_file="" compose_file=""
+  while [ $# -gt 0 ]; do
+    case "$1" in --env-file) env_file="$2"; shift ;; --file) compose_file="$2"; shift ;; esac
+    shift
+  done
+  mode="$(stat -c %a "$env_file")"
+  [ "$mode" = 600 ] || { echo "env file readable by others (mode $mode)" >&2; exit 1; }
+  cp "$env_file" "$STUB_STATE/compose-env-seen"
+  cp "$compose_file" "$STUB_STATE/compose-file-seen"
+fi
+""",
 }
 
 
@@ -200,9 +208,11 @@ class BootSandbox:
             self.state.joinpath("secrets", secret_id).write_text(value)
             listing += f"{name} projects/{project}/secrets/{secret_id}\n"
         attributes.joinpath("kestra-secrets").write_text(listing)
-        for name, body in STUBS.items():
+        stubs = {name: f"#!{sys.executable} -S\n{_COMMON}\n{body}" for name, body in PYTHON_STUBS.items()}
+        stubs |= {name: f"#!/bin/bash\n{_SHELL_COMMON}{body}" for name, body in SHELL_STUBS.items()}
+        for name, text in stubs.items():
             stub = self.bin / name
-            stub.write_text(f"#!{sys.executable} -S\n{_COMMON}\n{body}")  # -S: no site, faster start
+            stub.write_text(text)
             stub.chmod(0o755)
 
     @property
