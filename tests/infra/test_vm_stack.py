@@ -15,6 +15,7 @@ from infra.services import build_service_set
 from infra.settings import parse_settings
 from infra.vm.compose import render_compose
 from infra.vm.network import IAP_RANGE
+from infra.vm_target import BOOT_SCRIPT
 
 INSTANCE = "gcp:compute/instance:Instance"
 FIREWALL = "gcp:compute/firewall:Firewall"
@@ -195,9 +196,21 @@ def test_metadata_names_a_secret_for_every_compose_placeholder(prod):
     assert {resource.removeprefix(f"projects/{project}/secrets/") for resource in listed.values()} == secret_ids
 
 
-def test_metadata_compose_is_the_service_set_rendered_for_the_vm(prod):
+def test_metadata_carries_the_tested_boot_script_and_the_rendered_service_set(prod):
     values, _ = load_stack_config("prod")
     assert metadata(prod)["kestra-compose"] == render_compose(build_service_set(parse_settings(values)))
+    assert metadata(prod)["startup-script"] == BOOT_SCRIPT.read_text()
+    assert (metadata(prod)["enable-oslogin"], metadata(prod)["block-project-ssh-keys"]) == ("TRUE", "TRUE")
+
+
+def test_vm_sits_in_its_own_subnet_with_private_google_access_and_outbound_nat(prod):
+    (network,) = prod.of_type("gcp:compute/network:Network")
+    (subnet,) = prod.of_type("gcp:compute/subnetwork:Subnetwork")
+    (nat,) = prod.of_type("gcp:compute/routerNat:RouterNat")
+    assert network.inputs["autoCreateSubnetworks"] is False
+    assert subnet.inputs["privateIpGoogleAccess"] is True
+    assert instance_of(prod).inputs["networkInterfaces"][0]["subnetwork"] == f"{subnet.name}-id"
+    assert [entry["name"] for entry in nat.inputs["subnetworks"]] == [f"{subnet.name}-id"]
 
 
 def test_data_disk_is_separate_attached_and_protected_in_prod(prod):
