@@ -2,8 +2,8 @@
 
 Secret values never enter the file: the service set's `${NAME}` placeholders stay as they are and
 compose fills them at `up` from the env file the boot script writes from Secret Manager. Every other `$`
-is written as `$$`, so compose passes it through literally. Files a service needs (Kestra's config,
-pgAdmin's servers.json, …) become inline compose `configs`, interpolated the same way.
+is written as `$$`, so compose passes it through literally. Files a service needs (pgAdmin's
+servers.json and password file) become inline compose `configs`, interpolated the same way.
 
 On the VM only Kestra's API port listens on the VM's network interface (the firewall lets IAP, or the
 configured operator ranges, reach it); every other published port is bound to 127.0.0.1 and reached
@@ -12,15 +12,13 @@ through an SSH tunnel."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import yaml
 
-from infra.services import Service, ServiceSet
+from infra.services import KESTRA, KESTRA_API_PORT, Service, ServiceSet
 
-PROJECT_NAME = "kestra-stack"
-KESTRA_SERVICE = "kestra"
-KESTRA_API_PORT = 8080
+PROJECT_NAME = "kestra-stack"  # fixes the volume names (kestra-stack_<volume>) on the data disk
 LOOPBACK = "127.0.0.1"
 
 _PLACEHOLDER_OR_DOLLAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$")
@@ -37,7 +35,7 @@ def escape(text: str, secrets: Iterable[str]) -> str:
 
 
 def is_public_port(service: Service, container_port: int) -> bool:
-    return service.name == KESTRA_SERVICE and container_port == KESTRA_API_PORT
+    return service.name == KESTRA and container_port == KESTRA_API_PORT
 
 
 def kestra_host_port(services: ServiceSet) -> int:
@@ -46,15 +44,15 @@ def kestra_host_port(services: ServiceSet) -> int:
         for port in service.ports:
             if is_public_port(service, port.container_port):
                 return port.host_port
-    raise ValueError(f"the service set publishes no port {KESTRA_API_PORT} of service {KESTRA_SERVICE!r}")
+    raise ValueError(f"the service set publishes no port {KESTRA_API_PORT} of service {KESTRA!r}")
 
 
 def config_name(service: Service, path: str) -> str:
     return f"{service.name}-{re.sub(r'[^A-Za-z0-9]+', '-', path).strip('-')}"
 
 
-def _duration(seconds: float) -> str:
-    return f"{int(seconds)}s"
+def _duration(seconds: int) -> str:
+    return f"{seconds}s"
 
 
 def _service(service: Service, secrets: tuple[str, ...]) -> dict:
@@ -63,8 +61,7 @@ def _service(service: Service, secrets: tuple[str, ...]) -> dict:
 
     rendered: dict = {"image": service.image}
     if service.command:
-        command = service.command
-        rendered["command"] = esc(command) if isinstance(command, str) else [esc(part) for part in command]
+        rendered["command"] = [esc(part) for part in service.command]
     if service.user:
         rendered["user"] = service.user
     if service.environment:
@@ -90,12 +87,11 @@ def _service(service: Service, secrets: tuple[str, ...]) -> dict:
             for file in service.files
         ]
     check = service.healthcheck
-    if check is not None:
-        rendered["healthcheck"] = {
-            "test": [esc(part) for part in check.test],
-            "interval": _duration(check.interval_s), "timeout": _duration(check.timeout_s),
-            "retries": check.retries, "start_period": _duration(check.start_period_s),
-        }
+    rendered["healthcheck"] = {
+        "test": [esc(part) for part in check.test],
+        "interval": _duration(check.interval_s), "timeout": _duration(check.timeout_s),
+        "retries": check.retries, "start_period": _duration(check.start_period_s),
+    }
     if service.depends_on:
         rendered["depends_on"] = {name: {"condition": "service_healthy"} for name in service.depends_on}
     if service.restart:
@@ -105,7 +101,7 @@ def _service(service: Service, secrets: tuple[str, ...]) -> dict:
 
 def compose_document(services: ServiceSet) -> dict:
     secrets = tuple(services.secrets)
-    configs: Mapping[str, dict] = {
+    configs = {
         config_name(service, file.path): {"content": escape(file.content, secrets)}
         for service in services.services for file in service.files
     }
@@ -115,7 +111,7 @@ def compose_document(services: ServiceSet) -> dict:
         "volumes": {volume: {} for volume in services.volumes},
     }
     if configs:
-        document["configs"] = dict(configs)
+        document["configs"] = configs
     return document
 
 
