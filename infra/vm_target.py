@@ -112,8 +112,9 @@ class VmTarget(pulumi.ComponentResource):
                 "block-project-ssh-keys": "TRUE",
             },
             allow_stopping_for_update=True,
-            # At first boot the script reads the secrets and writes logs: both must be allowed by then.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*secrets.readable_after, *roles]))
+            # At first boot the script installs packages through the NAT, reads the secrets and writes
+            # logs: all of it must be in place by then.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[network.nat, *secrets.readable_after, *roles]))
 
         access = VmAccess(
             instance=vm_name, zone=vm.zone, project=project, kestra_vm_port=kestra_vm_port,

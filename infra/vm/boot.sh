@@ -73,16 +73,16 @@ install_docker() {
   fi
   log "installing Docker ${DOCKER_VERSION} and Compose ${COMPOSE_VERSION}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq ca-certificates curl jq
+  apt-get -o Acquire::Retries=5 update -qq
+  apt-get -o Acquire::Retries=5 install -y -qq ca-certificates curl jq
   install -m 0755 -d "$APT_KEYRINGS" "$APT_SOURCES"
   curl --fail --silent --show-error --location https://download.docker.com/linux/debian/gpg \
     --output "$APT_KEYRINGS/docker.asc"
   chmod a+r "$APT_KEYRINGS/docker.asc"
   echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc]" \
     "https://download.docker.com/linux/debian bookworm stable" >"$APT_SOURCES/docker.list"
-  apt-get update -qq
-  apt-get install -y -qq --allow-downgrades \
+  apt-get -o Acquire::Retries=5 update -qq
+  apt-get -o Acquire::Retries=5 install -y -qq --allow-downgrades \
     "docker-ce=${DOCKER_VERSION}" "docker-ce-cli=${DOCKER_VERSION}" containerd.io \
     "docker-compose-plugin=${COMPOSE_VERSION}"
 }

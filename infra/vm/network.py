@@ -28,6 +28,7 @@ class Ingress:
 class VmNetwork:
     network: gcp.compute.Network
     subnet: gcp.compute.Subnetwork
+    nat: gcp.compute.RouterNat  # the VM's only way out: its first boot needs it (packages, images)
 
 
 def create_network(name: str, physical_name: str, region: str, ingress: Ingress,
@@ -41,7 +42,7 @@ def create_network(name: str, physical_name: str, region: str, ingress: Ingress,
         ip_cidr_range=SUBNET_RANGE, private_ip_google_access=True, opts=opts)
     router = gcp.compute.Router(
         f"{name}-router", name=physical_name, region=region, network=network.id, opts=opts)
-    gcp.compute.RouterNat(
+    nat = gcp.compute.RouterNat(
         f"{name}-nat", name=physical_name, router=router.name, region=region,
         nat_ip_allocate_option="AUTO_ONLY",
         source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
@@ -64,4 +65,4 @@ def create_network(name: str, physical_name: str, region: str, ingress: Ingress,
             target_service_accounts=[target_service_account],
             description="Kestra's UI/API from the configured operator ranges (vmAllowedCidrs)",
             opts=opts)
-    return VmNetwork(network=network, subnet=subnet)
+    return VmNetwork(network=network, subnet=subnet, nat=nat)

@@ -69,7 +69,7 @@ def test_first_boot_formats_the_blank_disk_mounts_it_before_docker_and_starts_th
     assert mounted == [str(vm.path("/mnt/disks/kestra-data")), str(vm.path("/var/lib/docker/volumes"))]
     calls = run.calls
     assert index_of(calls, "mount -o") < index_of(calls, f"resize2fs {device}") < index_of(calls, "mount --bind")
-    assert index_of(calls, "mount --bind") < index_of(calls, "apt-get install -y -qq --allow-downgrades")
+    assert index_of(calls, "mount --bind") < index_of(calls, "apt-get -o Acquire::Retries=5 install -y -qq --allow-downgrades")
     assert index_of(calls, "mount --bind") < index_of(calls, "systemctl start docker.service")
     installed = dict(line.split("=", 1) for line in vm.state_lines("installed"))
     assert (installed["docker-ce"], installed["docker-compose-plugin"]) == (DOCKER, COMPOSE_PLUGIN)
