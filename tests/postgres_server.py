@@ -45,6 +45,7 @@ class PostgresServer:
     root: Path
     port: int
     password: str
+    durable: bool = False  # True: keep PostgreSQL's crash-safety defaults (fsync etc.), for benchmarks
 
     @property
     def datadir(self) -> Path:
@@ -88,9 +89,10 @@ class PostgresServer:
         pwfile.unlink()
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-            f"-c unix_socket_directories={self.root} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+            f"-c unix_socket_directories={self.root} -c max_connections=50"
         )
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.datadir), "-o", options,
                   "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")
         return self
@@ -101,12 +103,15 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_postgres() -> PostgresServer:
-    """Start a fresh cluster on a free loopback port; the caller stops it."""
+def start_postgres(durable: bool = False) -> PostgresServer:
+    """Start a fresh cluster on a free loopback port; the caller stops it.
+
+    Tests want speed (fsync off); `durable=True` keeps the server's defaults, as the postgres image runs.
+    """
     bindir = find_bindir()
     root = Path(tempfile.mkdtemp(prefix="kestra-stack-pg-"))
     server = PostgresServer(bindir=bindir, root=root, port=free_port(),
-                            password=secrets.token_urlsafe(18))
+                            password=secrets.token_urlsafe(18), durable=durable)
     try:
         return server.start()
     except BaseException:

@@ -135,6 +135,19 @@ def test_two_months_loading_in_lockstep_both_complete(clean_db, generated):
     assert scalar(clean_db, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'green_staging_%'") == 0
 
 
+def test_a_month_loads_while_another_months_merge_is_still_open(clean_db, generated):
+    """A backfill's months overlap: one execution's prepare, COPY and merge must not wait for another
+    execution's merge transaction (it holds the final table in ROW EXCLUSIVE mode until it commits)."""
+    run_month(clean_db, "green", "2019", "01", generated[("green", 2019, 1)])
+    with psycopg.connect(**clean_db) as running_merge:
+        running_merge.execute("INSERT INTO green_tripdata (unique_row_id, filename) VALUES (gen_random_uuid(), 'x.csv')")
+        impatient = {**clean_db, "options": "-c lock_timeout=5s"}
+        run_month(impatient, "green", "2019", "02", generated[("green", 2019, 2)])
+        running_merge.rollback()
+
+    assert scalar(clean_db, "SELECT count(*) FROM green_tripdata") == 2 * GENERATED_ROWS
+
+
 def test_the_same_month_loading_twice_at_once_adds_it_once(clean_db, generated):
     barrier = threading.Barrier(2, timeout=60)
     csv = generated[("yellow", 2019, 1)]

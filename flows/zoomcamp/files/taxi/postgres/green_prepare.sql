@@ -1,6 +1,8 @@
--- Final table, its row-id index and the load log, then this execution's own staging table.
--- The advisory lock serialises the CREATE ... IF NOT EXISTS of parallel first runs (a backfill),
--- which would otherwise race on the catalog. It is released when this task's transaction commits.
+-- Final table (its row-id index declared inside, so that once it exists the statement is skipped
+-- without locking it: a CREATE INDEX IF NOT EXISTS would wait for every running load), the load log,
+-- then this execution's own staging table. The advisory lock serialises the CREATE ... IF NOT EXISTS
+-- of parallel first runs (a backfill), which would otherwise race on the catalog. It is released
+-- when this task's transaction commits.
 SELECT pg_advisory_xact_lock(hashtext('zoomcamp taxi tables'));
 CREATE TABLE IF NOT EXISTS {{ render(vars.table) }} (
     unique_row_id          uuid NOT NULL,
@@ -24,9 +26,9 @@ CREATE TABLE IF NOT EXISTS {{ render(vars.table) }} (
     total_amount           double precision,
     payment_type           integer,
     trip_type              integer,
-    congestion_surcharge   double precision
+    congestion_surcharge   double precision,
+    CONSTRAINT green_tripdata_file_row_id UNIQUE (filename, unique_row_id)
 );
-CREATE UNIQUE INDEX IF NOT EXISTS green_tripdata_file_row_id ON {{ render(vars.table) }} (filename, unique_row_id);
 CREATE TABLE IF NOT EXISTS public.taxi_loads (
     filename      text PRIMARY KEY,
     rows_in_file  bigint NOT NULL,
