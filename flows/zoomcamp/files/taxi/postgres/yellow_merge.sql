@@ -1,8 +1,8 @@
 -- One pass from staging to the final table. The row id is the md5 of the whole CSV record (every
 -- field in file order, comma-joined), so rows that differ in any field are different trips and a
--- re-loaded row is recognised. The unique index on (filename, unique_row_id) makes ON CONFLICT safe
--- when months load in parallel, and keeps each month's index entries together: inserting them in
--- row-id order appends to one region of the index instead of touching pages all over it.
+-- re-loaded row is recognised and skipped before its fields are cast. The unique index on (filename,
+-- unique_row_id) makes ON CONFLICT safe when months load in parallel, and keeps each month's index
+-- entries together: inserting them in row-id order appends to one region of the index.
 SET LOCAL work_mem = '256MB';
 INSERT INTO {{ render(vars.table) }} (
     unique_row_id, filename, VendorID, tpep_pickup_datetime, tpep_dropoff_datetime, passenger_count,
@@ -11,26 +11,7 @@ INSERT INTO {{ render(vars.table) }} (
     congestion_surcharge
 )
 SELECT
-    md5(
-        coalesce(VendorID, '') || ',' ||
-        coalesce(tpep_pickup_datetime, '') || ',' ||
-        coalesce(tpep_dropoff_datetime, '') || ',' ||
-        coalesce(passenger_count, '') || ',' ||
-        coalesce(trip_distance, '') || ',' ||
-        coalesce(RatecodeID, '') || ',' ||
-        coalesce(store_and_fwd_flag, '') || ',' ||
-        coalesce(PULocationID, '') || ',' ||
-        coalesce(DOLocationID, '') || ',' ||
-        coalesce(payment_type, '') || ',' ||
-        coalesce(fare_amount, '') || ',' ||
-        coalesce(extra, '') || ',' ||
-        coalesce(mta_tax, '') || ',' ||
-        coalesce(tip_amount, '') || ',' ||
-        coalesce(tolls_amount, '') || ',' ||
-        coalesce(improvement_surcharge, '') || ',' ||
-        coalesce(total_amount, '') || ',' ||
-        coalesce(congestion_surcharge, '')
-    )::uuid,
+    s.row_id,
     '{{ render(vars.file) }}',
     VendorID::integer, tpep_pickup_datetime::timestamp, tpep_dropoff_datetime::timestamp,
     passenger_count::integer, trip_distance::double precision, RatecodeID::integer,
@@ -39,7 +20,34 @@ SELECT
     tip_amount::double precision, tolls_amount::double precision,
     improvement_surcharge::double precision, total_amount::double precision,
     congestion_surcharge::double precision
-FROM {{ render(vars.staging_table) }}
+FROM (
+    SELECT md5(
+            coalesce(VendorID, '') || ',' ||
+            coalesce(tpep_pickup_datetime, '') || ',' ||
+            coalesce(tpep_dropoff_datetime, '') || ',' ||
+            coalesce(passenger_count, '') || ',' ||
+            coalesce(trip_distance, '') || ',' ||
+            coalesce(RatecodeID, '') || ',' ||
+            coalesce(store_and_fwd_flag, '') || ',' ||
+            coalesce(PULocationID, '') || ',' ||
+            coalesce(DOLocationID, '') || ',' ||
+            coalesce(payment_type, '') || ',' ||
+            coalesce(fare_amount, '') || ',' ||
+            coalesce(extra, '') || ',' ||
+            coalesce(mta_tax, '') || ',' ||
+            coalesce(tip_amount, '') || ',' ||
+            coalesce(tolls_amount, '') || ',' ||
+            coalesce(improvement_surcharge, '') || ',' ||
+            coalesce(total_amount, '') || ',' ||
+            coalesce(congestion_surcharge, '')
+        )::uuid AS row_id, *
+    FROM {{ render(vars.staging_table) }}
+    OFFSET 0  -- computed once: keeps the planner from copying the md5 into the join and the output
+) AS s
+WHERE NOT EXISTS (
+    SELECT 1 FROM {{ render(vars.table) }} AS t
+    WHERE t.filename = '{{ render(vars.file) }}' AND t.unique_row_id = s.row_id
+)
 ORDER BY 1
 ON CONFLICT (filename, unique_row_id) DO NOTHING;
 INSERT INTO public.taxi_loads (filename, rows_in_file)
