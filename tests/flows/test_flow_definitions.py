@@ -166,3 +166,12 @@ def test_gcp_taxi_sql_renders_to_the_months_tables_and_files():
     upload = next(task for task in tasks(flow) if task["id"] == "upload_to_gcs")
     assert renderer.render(upload["to"], context) == "gs://demo-bucket/yellow_tripdata_2020-03.csv"
     assert renderer.render(upload["from"], context) == "kestra:///x.csv"
+
+
+def test_flow_input_types_are_kestra_input_types_and_not_the_deprecated_boolean():
+    spec = yaml.safe_load((FLOWS_DIR.parent / "tests/data/kestra-openapi.yml").read_text())
+    known = set(spec["components"]["schemas"]["Type"]["enum"])
+    for flow_id, flow in flows().items():
+        for item in flow.get("inputs", []):
+            assert item["type"] in known, f"{flow_id}: {item['id']}"
+            assert item["type"] != "BOOLEAN", f"{flow_id}: {item['id']} (use BOOL)"
