@@ -7,6 +7,7 @@ Each problem is one line naming the file, the line (or path) and the reason.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -314,6 +315,7 @@ class _Checker:
             self.files.append(LocalNamespaceFile(file=file, namespace=namespace, path=remote, content=file.read_bytes()))
 
 
+@functools.lru_cache(maxsize=256)  # flows share a handful of expressions; croniter's check is slow
 def cron_problem(cron: str, with_seconds: bool = False) -> str | None:
     """None when Kestra's Schedule accepts the expression (Unix cron, 5 fields, or 6 with withSeconds)."""
     if cron.startswith("@"):
