@@ -109,13 +109,15 @@ class _Parser:
         return value
 
     def _skip_operand(self) -> None:
+        """Step over one operand of `??` without evaluating it (up to `??`, `)`, `]` or `,` at its level)."""
         depth = 0
         while self._peek() is not None:
             kind, text = self._peek()
-            if depth == 0 and text == "??":
-                return
-            depth += text in "([" and kind == "op"
-            depth -= text in ")]" and kind == "op"
+            if kind == "op":
+                if depth == 0 and text in ("??", ")", "]", ","):
+                    return
+                depth += text in ("(", "[")
+                depth -= text in (")", "]")
             self.position += 1
 
     def _or(self) -> Any:

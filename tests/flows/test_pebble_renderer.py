@@ -38,6 +38,8 @@ def render(template: str, context: Context) -> str:
     ("{{ 'a' ~ inputs.taxi ~ 'b' }}", "agreenb"),
     ("{{ inputs.taxi == 'green' }}", "true"),
     ("{{ flow.namespace }}", "zoomcamp"),
+    ("{{ (inputs.taxi ?? 'x') ~ '!' }}", "green!"),
+    ("{{ (inputs.missing ?? inputs.taxi) ~ '!' }}", "green!"),
 ])
 def test_the_expressions_the_flows_use_render(context, template, expected):
     assert render(template, context) == expected
