@@ -86,6 +86,17 @@ def test_reloading_a_month_adds_no_rows_whether_skipped_or_forced(clean_db):
     assert scalar(clean_db, "SELECT rows_in_file FROM taxi_loads") == 300
 
 
+def test_a_row_repeated_in_the_file_is_stored_once(clean_db, tmp_path: Path):
+    lines = GREEN_SAMPLE.read_bytes().split(b"\r\n")
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_bytes(b"\r\n".join(lines[:6] + lines[3:6] + lines[6:]))
+
+    run_month(clean_db, "green", "2020", "10", repeated)
+
+    assert scalar(clean_db, "SELECT count(*) FROM green_tripdata") == 300
+    assert scalar(clean_db, "SELECT rows_in_file FROM taxi_loads") == 303
+
+
 def test_generated_green_months_keep_empty_fields_as_null(clean_db, generated):
     run_month(clean_db, "green", "2019", "01", generated[("green", 2019, 1)])
     run_month(clean_db, "green", "2020", "03", generated[("green", 2020, 3)])

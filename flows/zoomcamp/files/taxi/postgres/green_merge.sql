@@ -1,16 +1,19 @@
 -- One pass from staging to the final table. The row id is the md5 of the whole CSV record (every
--- field in file order, comma-joined), so rows that differ in any field are different trips and a
--- re-loaded row is recognised and skipped before its fields are cast. The unique index on (filename,
--- unique_row_id) makes ON CONFLICT safe when months load in parallel, and keeps each month's index
--- entries together: inserting them in row-id order appends to one region of the index.
+-- field in file order, comma-joined): rows that differ in any field are different trips, a row repeated
+-- in the file is kept once, and a row the month already has is skipped before its fields are cast.
+-- Loads of the same file wait for each other on an advisory lock (so the second sees the first's
+-- rows), loads of different months do not. The unique index on (filename, unique_row_id) is the
+-- guarantee behind it: a duplicate could only fail the statement, never be stored. Rows go in row-id
+-- order, so the month's index entries append to one region of the index.
 SET LOCAL work_mem = '256MB';
+SELECT pg_advisory_xact_lock(hashtext('zoomcamp taxi load'), hashtext('{{ render(vars.file) }}'));
 INSERT INTO {{ render(vars.table) }} (
     unique_row_id, filename, VendorID, lpep_pickup_datetime, lpep_dropoff_datetime,
     store_and_fwd_flag, RatecodeID, PULocationID, DOLocationID, passenger_count,
     trip_distance, fare_amount, extra, mta_tax, tip_amount, tolls_amount, ehail_fee,
     improvement_surcharge, total_amount, payment_type, trip_type, congestion_surcharge
 )
-SELECT
+SELECT DISTINCT ON (s.row_id)
     s.row_id,
     '{{ render(vars.file) }}',
     VendorID::integer, lpep_pickup_datetime::timestamp, lpep_dropoff_datetime::timestamp,
@@ -50,8 +53,7 @@ WHERE NOT EXISTS (
     SELECT 1 FROM {{ render(vars.table) }} AS t
     WHERE t.filename = '{{ render(vars.file) }}' AND t.unique_row_id = s.row_id
 )
-ORDER BY 1
-ON CONFLICT (filename, unique_row_id) DO NOTHING;
+ORDER BY s.row_id;
 INSERT INTO public.taxi_loads (filename, rows_in_file)
 SELECT '{{ render(vars.file) }}', count(*) FROM {{ render(vars.staging_table) }}
 ON CONFLICT (filename) DO UPDATE SET rows_in_file = excluded.rows_in_file, loaded_at = now();
