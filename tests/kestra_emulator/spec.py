@@ -4,7 +4,7 @@ The spec is parsed once per process and each operation's checks are compiled onc
 openapi-schema-validator (the schema engine openapi-core uses). openapi-core's own request/response
 validation measured ~2 ms per request (it matches the path against the whole spec) and ~12 ms for a page
 of 50 flows; here routing is the emulator's own, component `$ref`s are inlined once, and a verdict on a
-document already seen is reused, so a check costs tens of µs (`python -m tests.kestra_emulator.benchmark`).
+document already seen is reused, so a check costs tens of µs (`benchmarks/emulator_throughput.py`).
 
 The generated spec has artefacts of its Java origin that the real server does not share; these are
 normalised, each for a stated reason, and nothing else is loosened:

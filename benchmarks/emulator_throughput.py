@@ -1,6 +1,6 @@
 """Emulator throughput on loopback, with and without the per-request spec check (not part of the test run).
 
-    .venv/bin/python -m tests.kestra_emulator.benchmark
+    .venv/bin/python benchmarks/emulator_throughput.py
 
 Prints requests/s for a request mix a seeding client makes (KV put/get, flow get with source, flow search
 page), from one client and from four concurrent clients (client and server share this process), and the
@@ -10,19 +10,23 @@ already seen.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import httpx
 
-from tests.kestra_emulator.conftest import PASSWORD, TLS, USERNAME, YAML, flow_source
-from tests.kestra_emulator.server import KestraEmulator
-from tests.kestra_emulator import spec
-from tests.kestra_emulator.spec import OperationCheck
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.kestra_emulator import spec  # noqa: E402
+from tests.kestra_emulator.conftest import PASSWORD, TLS, USERNAME, YAML, flow_source  # noqa: E402
+from tests.kestra_emulator.server import KestraEmulator  # noqa: E402
+from tests.kestra_emulator.spec import OperationCheck  # noqa: E402
 
 REQUESTS = 2000
 CLIENTS = 4
