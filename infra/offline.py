@@ -195,7 +195,15 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
 
     class RecordingMonitor(pulumi_mocks.MockMonitor):
         def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
-            response = super().RegisterResource(request)
+            # Pulumi's mock monitor runs on executor threads and gives each one an event loop it never
+            # closes; left to interpreter shutdown, those loops die noisily. Lend it one per call instead.
+            call_loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(call_loop)
+            try:
+                response = super().RegisterResource(request)
+            finally:
+                asyncio.set_event_loop(None)
+                call_loop.close()
             if request.type != "pulumi:pulumi:Stack":
                 from pulumi.runtime import rpc
 
