@@ -11,8 +11,10 @@ from infra.services import (
     PGADMIN_PASSWORD,
     TAXI_DATABASE,
     TAXI_DB_PASSWORD,
+    TAXI_POSTGRES_KV_KEY,
     TAXI_USER,
     build_service_set,
+    taxi_postgres_kv,
 )
 from infra.settings import KESTRA_NAMESPACE, read_settings
 from infra.targets import TargetArgs
@@ -46,9 +48,10 @@ else:
 
     target = VmTarget("vm", target_args)
 
-kestra_kv: dict = {}
+endpoints = target.endpoints
+kestra_kv: dict = {TAXI_POSTGRES_KV_KEY: taxi_postgres_kv(endpoints.docker_network)}
 if data_lake is not None:
-    kestra_kv = {
+    kestra_kv |= {
         "GCP_PROJECT_ID": settings.gcp_project,
         "GCP_LOCATION": settings.gcp_location,
         "GCP_BUCKET_NAME": data_lake.bucket.name,
@@ -57,7 +60,6 @@ if data_lake is not None:
     if data_lake.credentials is not None:
         kestra_kv["GCP_CREDS"] = data_lake.credentials
 
-endpoints = target.endpoints
 pulumi.export("kestra_url", endpoints.kestra_url)
 pulumi.export("kestra_username", settings.kestra_username)
 pulumi.export("kestra_password", pulumi.Output.secret(credentials.values[KESTRA_PASSWORD]))

@@ -1,14 +1,20 @@
-"""Generated credentials: one random, alphanumeric, secret password per service-set secret."""
+"""Generated credentials: one random, alphanumeric, secret password per service-set secret, and the
+derived secrets (a generated password's base64 form) computed from them."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_random as random
 
-from infra.services import KESTRA_PASSWORD
+from infra.services import BASE64_OF, KESTRA_PASSWORD
+
+
+def base64_text(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,8 @@ class Credentials(pulumi.ComponentResource):
         super().__init__("kestra-stack:credentials:Credentials", name, None, opts)
         values: dict[str, pulumi.Output[str]] = {}
         for secret in args.names:
+            if secret in BASE64_OF:
+                continue
             if secret == KESTRA_PASSWORD and args.kestra_password:
                 values[secret] = pulumi.Output.secret(args.kestra_password)
                 continue
@@ -43,5 +51,8 @@ class Credentials(pulumi.ComponentResource):
             )
             # Mocks do not mark it secret as the engine does: mark it explicitly.
             values[secret] = pulumi.Output.secret(password.result)
+        for secret, source in BASE64_OF.items():
+            if secret in args.names:
+                values[secret] = pulumi.Output.secret(values[source].apply(base64_text))
         self.values = values
         self.register_outputs({})

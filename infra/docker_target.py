@@ -79,6 +79,7 @@ class DockerTarget(pulumi.ComponentResource):
             pgadmin_url=f"http://{host}:{settings.ports.pgadmin}",
             postgres_host=host,
             postgres_port=settings.ports.postgres,
+            docker_network=network.name,
         )
         self.register_outputs({
             "kestra_container": containers[KESTRA].name,

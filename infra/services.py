@@ -29,7 +29,16 @@ KESTRA_PASSWORD = "KESTRA_PASSWORD"
 KESTRA_DB_PASSWORD = "KESTRA_DB_PASSWORD"
 TAXI_DB_PASSWORD = "TAXI_DB_PASSWORD"
 PGADMIN_PASSWORD = "PGADMIN_PASSWORD"
-SECRETS = (KESTRA_PASSWORD, KESTRA_DB_PASSWORD, TAXI_DB_PASSWORD, PGADMIN_PASSWORD)
+# Kestra OSS reads a secret from the environment variable SECRET_<NAME> holding its base64 form.
+TAXI_DB_PASSWORD_BASE64 = "TAXI_DB_PASSWORD_BASE64"
+SECRETS = (KESTRA_PASSWORD, KESTRA_DB_PASSWORD, TAXI_DB_PASSWORD, PGADMIN_PASSWORD, TAXI_DB_PASSWORD_BASE64)
+# Secrets that are not generated but derived: placeholder -> the secret whose base64 form it holds.
+BASE64_OF = MappingProxyType({TAXI_DB_PASSWORD_BASE64: TAXI_DB_PASSWORD})
+
+# What the dbt flow (03_postgres_dbt) reads: KV `TAXI_POSTGRES` (host, port, database, username and the
+# Docker network its containers join) and the Kestra secret `TAXI_POSTGRES_PASSWORD`.
+TAXI_POSTGRES_KV_KEY = "TAXI_POSTGRES"
+TAXI_POSTGRES_PASSWORD_SECRET = "TAXI_POSTGRES_PASSWORD"
 
 TAXI_DATABASE = "ny_taxi"
 TAXI_USER = "taxi"
@@ -144,6 +153,13 @@ def pgpass_line(host: str, port: int, database: str, username: str, password: st
     return ":".join(escape(str(part)) for part in (host, port, database, username, password)) + "\n"
 
 
+def taxi_postgres_kv(docker_network: object) -> dict[str, object]:
+    """KV `TAXI_POSTGRES`: how a task container on `docker_network` (a name, or a Pulumi Output of one)
+    reaches the taxi database. The password is not here: Kestra holds it as a secret."""
+    return {"host": TAXI_POSTGRES, "port": POSTGRES_PORT, "database": TAXI_DATABASE, "username": TAXI_USER,
+            "docker_network": docker_network}
+
+
 def pgadmin_servers_json() -> str:
     servers = {
         "Servers": {
@@ -241,7 +257,10 @@ def _kestra(settings: Settings, bind_address: str) -> Service:
         name=KESTRA,
         image=settings.images.kestra,
         command=("server", "standalone"),
-        environment=MappingProxyType({"KESTRA_CONFIGURATION": kestra_configuration(settings)}),
+        environment=MappingProxyType({
+            "KESTRA_CONFIGURATION": kestra_configuration(settings),
+            f"SECRET_{TAXI_POSTGRES_PASSWORD_SECRET}": placeholder(TAXI_DB_PASSWORD_BASE64),
+        }),
         ports=(Port(bind_address, settings.ports.kestra, KESTRA_API_PORT),),
         volumes=(VolumeMount("kestra-storage", KESTRA_STORAGE_DIR),),
         files=(),

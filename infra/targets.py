@@ -36,3 +36,6 @@ class Endpoints:
     pgadmin_url: pulumi.Input[str]
     postgres_host: pulumi.Input[str]
     postgres_port: pulumi.Input[int]
+    # The Docker network the services share: task-runner containers (the dbt flows) join it to reach
+    # the services by name.
+    docker_network: pulumi.Input[str]

@@ -19,7 +19,7 @@ from infra.services import PGADMIN, TAXI_POSTGRES
 from infra.settings import Settings, VmSettings
 from infra.targets import Endpoints, TargetArgs
 from infra.vm.access import LOCALHOST, VmAccess
-from infra.vm.compose import kestra_host_port, render_compose
+from infra.vm.compose import NETWORK_NAME, kestra_host_port, render_compose
 from infra.vm.network import Ingress, create_network
 from infra.vm.secrets import create_secrets
 
@@ -126,7 +126,8 @@ class VmTarget(pulumi.ComponentResource):
         self.endpoints = Endpoints(
             kestra_url=kestra_url, pgadmin_url=access.pgadmin_url(),
             postgres_host=LOCALHOST,
-            postgres_port=access.postgres_port)
+            postgres_port=access.postgres_port,
+            docker_network=NETWORK_NAME)
         self.extra_outputs = {
             "kestra_tunnel_command": access.kestra_tunnel_command(),
             "ssh_tunnel_command": access.ssh_tunnel_command(),

@@ -108,7 +108,9 @@ write_secrets_env() {
       | curl --fail --silent --show-error --retry 5 --header @- \
         "${SECRET_MANAGER_URL}/${resource}/versions/latest:access" \
       | jq --raw-output .payload.data | base64 --decode)"
-    [[ "$value" =~ ^[A-Za-z0-9._-]+$ ]] || fail "secret ${name} is empty or has characters an env file cannot hold"
+    # Generated passwords and their base64 forms (Kestra's SECRET_* variables): nothing compose would
+    # interpolate, quote or cut at.
+    [[ "$value" =~ ^[A-Za-z0-9._+/=-]+$ ]] || fail "secret ${name} is empty or has characters an env file cannot hold"
     printf '%s=%s\n' "$name" "$value" >>"$RUN_DIR/secrets.env.new"
   done <<<"$secrets"
   mv "$RUN_DIR/secrets.env.new" "$RUN_DIR/secrets.env"

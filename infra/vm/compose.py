@@ -19,6 +19,9 @@ import yaml
 from infra.services import KESTRA, KESTRA_API_PORT, Service, ServiceSet
 
 PROJECT_NAME = "kestra-stack"  # fixes the volume names (kestra-stack_<volume>) on the data disk
+# The default network's name, fixed rather than compose's `<project>_default`: the dbt flows' task-runner
+# containers join it by this name (KV TAXI_POSTGRES.docker_network).
+NETWORK_NAME = f"{PROJECT_NAME}-net"
 LOOPBACK = "127.0.0.1"
 
 _PLACEHOLDER_OR_DOLLAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$")
@@ -109,6 +112,7 @@ def compose_document(services: ServiceSet) -> dict:
         "name": PROJECT_NAME,
         "services": {service.name: _service(service, secrets) for service in services.services},
         "volumes": {volume: {} for volume in services.volumes},
+        "networks": {"default": {"name": NETWORK_NAME}},
     }
     if configs:
         document["configs"] = configs

@@ -19,3 +19,9 @@ def dev_plan() -> OfflinePlan:
 def dev_gcp_plan() -> OfflinePlan:
     """The dev stack with a GCP project configured: Docker plus the data lake."""
     return plan_stack("dev", config={"gcpProject": GCP_PROJECT})
+
+
+@pytest.fixture(scope="session")
+def prod_plan() -> OfflinePlan:
+    """Pulumi.prod.yaml as committed: the VM target."""
+    return plan_stack("prod")

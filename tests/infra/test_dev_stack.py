@@ -3,13 +3,15 @@ project): the resources it registers, their inputs and the stack outputs."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
 import pytest
 import yaml
 
-from infra.offline import OfflinePlan, plan_stack
+from infra.offline import REPO_ROOT, OfflinePlan, plan_stack
+from kestra_ops.validation import validate_directory
 from infra.settings import COURSE_DEFAULT_EMAILS, COURSE_DEFAULT_PASSWORDS
 from tests.infra.inventory import VARIANTS, inventory_of, is_subset, load_inventory
 from tests.infra.raw_config import GCP_PROJECT
@@ -22,6 +24,7 @@ OUTPUTS_CONTRACT = {
 }
 SECRET_OUTPUTS = {"kestra_password", "kestra_kv", "pgadmin_password", "postgres_password"}
 PLAN_FIXTURES = {"dev": "dev_plan", "dev-gcp": "dev_gcp_plan"}
+FLOWS_DIR = REPO_ROOT / "flows"
 
 
 @pytest.fixture(params=sorted(VARIANTS))
@@ -153,9 +156,41 @@ def test_backfills_come_from_stack_config(plan):
     }]
 
 
-def test_without_a_project_there_is_no_data_lake_and_no_kv(dev_plan):
+def test_without_a_project_there_is_no_data_lake_and_only_the_taxi_postgres_kv(dev_plan):
     assert not [r for r in dev_plan.resources if r.type.startswith("gcp:")]
-    assert dev_plan.outputs["kestra_kv"] == {}
+    assert set(dev_plan.outputs["kestra_kv"]) == {"TAXI_POSTGRES"}
+
+
+def test_taxi_postgres_kv_names_the_database_and_the_network_the_containers_share(plan):
+    network = plan.named("local-network").inputs["name"]
+    assert network == "kestra-stack-dev-net"
+    assert plan.outputs["kestra_kv"]["TAXI_POSTGRES"] == {
+        "host": "taxi-postgres", "port": 5432, "database": "ny_taxi", "username": "taxi",
+        "docker_network": network}
+    for container in plan.of_type(CONTAINER):
+        [attachment] = container.inputs["networksAdvanced"]
+        assert attachment["name"] == network, container.name
+
+
+def test_kestra_gets_the_taxi_password_as_an_oss_secret_in_base64(plan):
+    envs = dict(env.split("=", 1) for env in plan.named("local-kestra").inputs["envs"])
+    password = plan.outputs["postgres_password"]
+    encoded = envs["SECRET_TAXI_POSTGRES_PASSWORD"]
+    assert encoded == base64.b64encode(password.encode()).decode()
+    assert base64.b64decode(encoded, validate=True).decode() == password
+    assert "envs" in plan.named("local-kestra").secret_inputs
+
+
+def test_flow_validation_with_the_stacks_kv_keys_finds_every_key_the_dbt_flow_reads(plan, variant):
+    report = validate_directory(FLOWS_DIR, kv_keys=set(plan.outputs["kestra_kv"]))
+    assert "03_postgres_dbt" in {flow.id for flow in report.flows}
+    assert report.errors == ()
+    assert not [warning for warning in report.warnings if "03_postgres_dbt" in warning]
+    if variant == "dev-gcp":  # every kv() read of every flow is set
+        assert report.warnings == ()
+    else:  # without a project the GCP flows' reads are missing: the check does report them
+        assert any("06_gcp_taxi.yaml" in warning and "GCP_BUCKET_NAME" in warning
+                   for warning in report.warnings)
 
 
 def test_kestra_kv_is_built_from_the_data_lake(dev_gcp_plan):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
+from infra.offline import REPO_ROOT
 from infra.services import (
+    BASE64_OF,
     PLACEHOLDER,
     SECRETS,
     build_service_set,
@@ -137,3 +141,16 @@ def test_pgadmin_loads_servers_and_passfile_from_files_it_can_read(dev_services)
     assert files[env["PGPASS_FILE"]].mode == 0o600
     assert {file.owner for file in files.values()} == {5050}
     assert [m.target for m in pgadmin.volumes] == ["/var/lib/pgadmin"]
+
+
+def test_every_secret_the_flows_read_is_a_kestra_oss_secret_variable_holding_a_base64_placeholder(dev_services):
+    sources = "\n".join(path.read_text() for path in sorted((REPO_ROOT / "flows").rglob("*.yaml")))
+    read = set(re.findall(r"secret\(\s*'([A-Z0-9_]+)'\s*\)", sources))
+    assert "TAXI_POSTGRES_PASSWORD" in read
+    env = dev_services.service("kestra").environment
+    for name in read:
+        [placeholder_name] = PLACEHOLDER.findall(env[f"SECRET_{name}"])
+        assert placeholder_name in BASE64_OF, name
+    assert env["SECRET_TAXI_POSTGRES_PASSWORD"] == "${TAXI_DB_PASSWORD_BASE64}"
+    assert BASE64_OF == {"TAXI_DB_PASSWORD_BASE64": "TAXI_DB_PASSWORD"}
+    assert set(BASE64_OF) | set(BASE64_OF.values()) <= set(dev_services.secrets)

@@ -3,12 +3,15 @@ for real by bash against a scratch root with stub machine commands (tests/infra/
 
 from __future__ import annotations
 
+import base64
 import stat
 
 import pytest
+import yaml
 
 from tests.infra.boot_sandbox import BOOT_SCRIPT, TOKEN, BootRun, BootSandbox
-from tests.infra.validators import shellcheck
+from tests.infra.test_vm_stack import metadata, secret_data
+from tests.infra.validators import compose_resolved, shellcheck
 
 COMPOSE = "name: kestra-stack\nservices: {}\n"
 SECRETS = {"KESTRA_PASSWORD": "Kp4ssw0rdGenerated24chrs", "TAXI_DB_PASSWORD": "Tx9dbPasswordGenerated24"}
@@ -39,7 +42,11 @@ def index_of(calls: list[str], prefix: str) -> int:
 
 
 def assert_no_secret_in(text: str) -> None:
-    for value in [*SECRETS.values(), TOKEN]:
+    assert_no_secret_in_values(text, SECRETS)
+
+
+def assert_no_secret_in_values(text: str, secrets: dict[str, str]) -> None:
+    for value in [*secrets.values(), TOKEN]:
         assert value not in text
 
 
@@ -141,3 +148,28 @@ def test_a_secret_an_env_file_cannot_hold_is_named_not_printed(vm):
     assert "secret KESTRA_PASSWORD" in run.output
     assert bad_value not in run.output
     assert not any(call.startswith("docker compose") for call in run.calls)
+
+
+@pytest.mark.validators
+def test_on_the_real_prod_plan_compose_gives_kestra_the_base64_taxi_password_from_the_env_file(tmp_path, prod_plan):
+    values = secret_data(prod_plan)
+    vm = BootSandbox(tmp_path, metadata(prod_plan)["kestra-compose"], values)
+    run = vm.boot()
+    assert run.returncode == 0, run.output
+    assert_no_secret_in_values(run.output, values)
+    env_file = vm.path("/run/kestra-stack/secrets.env")
+    resolved = yaml.safe_load(compose_resolved(vm.state / "compose-file-seen", env_file))
+    kestra_env = resolved["services"]["kestra"]["environment"]
+    taxi_password = resolved["services"]["taxi-postgres"]["environment"]["POSTGRES_PASSWORD"]
+    assert taxi_password == prod_plan.outputs["postgres_password"]
+    assert kestra_env["SECRET_TAXI_POSTGRES_PASSWORD"] == base64.b64encode(taxi_password.encode()).decode()
+
+
+def test_base64_padding_and_symbols_reach_the_env_file_unchanged(tmp_path):
+    encoded = base64.b64encode(b"\xfb\xff taxi").decode()  # '+', '/' and '=' padding
+    assert {"+", "/", "="} <= set(encoded)
+    vm = BootSandbox(tmp_path, COMPOSE, {"TAXI_DB_PASSWORD_BASE64": encoded})
+    run = vm.boot()
+    assert run.returncode == 0, run.output
+    assert vm.path("/run/kestra-stack/secrets.env").read_text() == f"TAXI_DB_PASSWORD_BASE64={encoded}\n"
+    assert encoded not in run.output

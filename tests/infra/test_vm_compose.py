@@ -3,6 +3,7 @@ the compose-spec JSON schema; broken files show that both validators do reject."
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -11,9 +12,9 @@ import pytest
 import yaml
 
 from infra.offline import load_stack_config
-from infra.services import ServiceSet, build_service_set
+from infra.services import BASE64_OF, ServiceSet, build_service_set
 from infra.settings import parse_settings
-from infra.vm.compose import escape, render_compose
+from infra.vm.compose import NETWORK_NAME, escape, render_compose
 from tests.infra.validators import compose_config, compose_resolved, compose_schema_errors
 
 VARIANTS = {
@@ -28,8 +29,12 @@ def service_set(**overrides: str) -> ServiceSet:
 
 
 def secret_values(services: ServiceSet) -> dict[str, str]:
-    """Alphanumeric like the generated passwords, distinct per secret."""
-    return {name: f"Val{index}{name.title().replace('_', '')}9z" for index, name in enumerate(services.secrets)}
+    """Alphanumeric like the generated passwords, distinct per secret; a derived secret holds the base64
+    form of its source (here with '=' padding)."""
+    values = {name: f"Val{index}{name.title().replace('_', '')}9z" for index, name in enumerate(services.secrets)}
+    for name, source in BASE64_OF.items():
+        values[name] = base64.b64encode(values[source].encode()).decode()
+    return values
 
 
 def write_project(directory: Path, compose_text: str, values: dict[str, str]) -> tuple[Path, Path]:
@@ -69,6 +74,18 @@ def test_compose_fills_every_secret_from_the_env_file_and_nothing_else(rendered)
     for value in values.values():
         assert value in result
     assert not any(value in compose_file.read_text() for value in values.values())
+    kestra_env = yaml.safe_load(result)["services"]["kestra"]["environment"]
+    assert "=" in values["TAXI_DB_PASSWORD_BASE64"]
+    assert kestra_env["SECRET_TAXI_POSTGRES_PASSWORD"] == values["TAXI_DB_PASSWORD_BASE64"]
+
+
+@pytest.mark.validators
+def test_every_service_joins_the_named_network_the_dbt_task_containers_join(rendered):
+    _, compose_file, env_file = rendered
+    resolved = yaml.safe_load(compose_resolved(compose_file, env_file))
+    assert resolved["networks"] == {"default": {"name": NETWORK_NAME}}
+    for name, service in resolved["services"].items():
+        assert set(service["networks"]) == {"default"}, name
 
 
 @pytest.mark.validators

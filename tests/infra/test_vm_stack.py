@@ -3,6 +3,7 @@ registers and their properties."""
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import re
@@ -35,9 +36,9 @@ OUTPUTS_CONTRACT = {
 }
 
 
-@pytest.fixture(scope="module")
-def prod() -> OfflinePlan:
-    return plan_stack("prod")
+@pytest.fixture
+def prod(prod_plan) -> OfflinePlan:
+    return prod_plan
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +157,7 @@ def test_only_ssh_and_kestras_api_port_are_reachable_and_only_iap_gets_ssh(reque
 def test_generated_secrets_never_appear_in_metadata_or_any_plain_input(prod):
     versions = prod.of_type(SECRET_VERSION)
     values = {version.inputs["secretData"] for version in versions}
-    assert len(values) == len(versions) == 4 and all(len(value) >= 16 for value in values)
+    assert len(values) == len(versions) == 5 and all(len(value) >= 16 for value in values)
     assert all("secretData" in version.secret_inputs for version in versions)
     for resource in prod.resources:
         if resource.type == SECRET_VERSION:
@@ -189,11 +190,36 @@ def test_each_secret_is_readable_only_by_the_vm_account(prod):
 
 def test_metadata_names_a_secret_for_every_compose_placeholder(prod):
     listed = dict(line.split(" ") for line in metadata(prod)["kestra-secrets"].splitlines())
-    placeholders = set(re.findall(r"\$\{([A-Z_]+)\}", metadata(prod)["kestra-compose"]))
+    placeholders = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", metadata(prod)["kestra-compose"]))
     assert placeholders and placeholders == set(listed)
     project = instance_of(prod).inputs["project"]
     secret_ids = {secret.inputs["secretId"] for secret in prod.of_type(SECRET)}
     assert {resource.removeprefix(f"projects/{project}/secrets/") for resource in listed.values()} == secret_ids
+
+
+def secret_data(plan: OfflinePlan) -> dict[str, str]:
+    """Placeholder name -> the value Secret Manager holds for it."""
+    by_id = {version.name.removesuffix("-version").removeprefix("vm-"): version.inputs["secretData"]
+             for version in plan.of_type(SECRET_VERSION)}
+    listed = dict(line.split(" ") for line in metadata(plan)["kestra-secrets"].splitlines())
+    return {name: by_id[resource.rsplit("/", 1)[-1]] for name, resource in listed.items()}
+
+
+def test_secret_manager_holds_the_taxi_password_and_its_base64_form_and_compose_only_a_placeholder(prod):
+    values = secret_data(prod)
+    assert values["TAXI_DB_PASSWORD"] == prod.outputs["postgres_password"]
+    assert values["TAXI_DB_PASSWORD_BASE64"] == base64.b64encode(values["TAXI_DB_PASSWORD"].encode()).decode()
+    compose = yaml.safe_load(metadata(prod)["kestra-compose"])
+    kestra_env = compose["services"]["kestra"]["environment"]
+    assert kestra_env["SECRET_TAXI_POSTGRES_PASSWORD"] == "${TAXI_DB_PASSWORD_BASE64}"
+
+
+def test_taxi_postgres_kv_names_the_compose_network(prod):
+    compose = yaml.safe_load(metadata(prod)["kestra-compose"])
+    assert prod.outputs["kestra_kv"]["TAXI_POSTGRES"] == {
+        "host": "taxi-postgres", "port": 5432, "database": "ny_taxi", "username": "taxi",
+        "docker_network": compose["networks"]["default"]["name"]}
+    assert compose["networks"]["default"]["name"] == "kestra-stack-net"
 
 
 def test_metadata_carries_the_tested_boot_script_and_the_rendered_service_set(prod):
