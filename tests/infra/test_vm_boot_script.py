@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from tests.infra.boot_sandbox import BOOT_SCRIPT, TOKEN, BootRun, BootSandbox
-from tests.infra.test_vm_stack import metadata, secret_data
 from tests.infra.validators import compose_resolved, shellcheck
+from tests.infra.vm_plan import metadata, secret_data
 
 COMPOSE = "name: kestra-stack\nservices: {}\n"
 SECRETS = {"KESTRA_PASSWORD": "Kp4ssw0rdGenerated24chrs", "TAXI_DB_PASSWORD": "Tx9dbPasswordGenerated24"}

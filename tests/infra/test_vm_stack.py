@@ -11,19 +11,18 @@ import re
 import pytest
 import yaml
 
-from infra.offline import OfflinePlan, PlannedResource, load_stack_config, plan_stack
+from infra.offline import OfflinePlan, load_stack_config, plan_stack
 from infra.services import build_service_set
 from infra.settings import parse_settings
 from infra.vm.compose import render_compose
 from infra.vm.network import IAP_RANGE
 from infra.vm_target import BOOT_SCRIPT
+from tests.infra.vm_plan import INSTANCE, SECRET_VERSION, instance_of, metadata, secret_data
 
-INSTANCE = "gcp:compute/instance:Instance"
 FIREWALL = "gcp:compute/firewall:Firewall"
 ACCOUNT = "gcp:serviceaccount/account:Account"
 KEY = "gcp:serviceaccount/key:Key"
 SECRET = "gcp:secretmanager/secret:Secret"
-SECRET_VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
 SECRET_READER = "gcp:secretmanager/secretIamMember:SecretIamMember"
 PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember"
 BUCKET_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
@@ -51,17 +50,8 @@ def prod_gcs() -> OfflinePlan:
     return plan_stack("prod", config={"kestraStorage": "gcs"})
 
 
-def instance_of(plan: OfflinePlan) -> PlannedResource:
-    (instance,) = plan.of_type(INSTANCE)
-    return instance
-
-
 def vm_email(plan: OfflinePlan) -> str:
     return instance_of(plan).inputs["serviceAccount"]["email"]
-
-
-def metadata(plan: OfflinePlan) -> dict[str, str]:
-    return instance_of(plan).inputs["metadata"]
 
 
 def kestra_configuration(plan: OfflinePlan) -> dict:
@@ -195,14 +185,6 @@ def test_metadata_names_a_secret_for_every_compose_placeholder(prod):
     project = instance_of(prod).inputs["project"]
     secret_ids = {secret.inputs["secretId"] for secret in prod.of_type(SECRET)}
     assert {resource.removeprefix(f"projects/{project}/secrets/") for resource in listed.values()} == secret_ids
-
-
-def secret_data(plan: OfflinePlan) -> dict[str, str]:
-    """Placeholder name -> the value Secret Manager holds for it."""
-    by_id = {version.name.removesuffix("-version").removeprefix("vm-"): version.inputs["secretData"]
-             for version in plan.of_type(SECRET_VERSION)}
-    listed = dict(line.split(" ") for line in metadata(plan)["kestra-secrets"].splitlines())
-    return {name: by_id[resource.rsplit("/", 1)[-1]] for name, resource in listed.items()}
 
 
 def test_secret_manager_holds_the_taxi_password_and_its_base64_form_and_compose_only_a_placeholder(prod):
