@@ -169,6 +169,7 @@ class _Checker:
         self._tasks(flow, error)
         self._triggers(flow, error)
         self._kv_reads(file, source)
+        self._container_images(file, flow)
         if flow_id and namespace:
             self.flows.append(LocalFlow(file=file, namespace=namespace, id=flow_id, source=source))
 
@@ -294,6 +295,19 @@ class _Checker:
             message = f"{file}:{line}: reads kv('{key}'), which the stack's kestra_kv does not set"
             (self.errors if self.strict else self.warnings).append(message)
 
+    def _container_images(self, file: Path, node: Any) -> None:
+        """A task's containerImage must name a fixed version: a tag other than latest, or a digest."""
+        if isinstance(node, LineDict):
+            image = node.get("containerImage")
+            if isinstance(image, str) and "{{" not in image and not image_is_pinned(image):
+                message = f"{file}:{node.lines['containerImage']}: containerImage {image!r} is not pinned (add a version tag or digest)"
+                (self.errors if self.strict else self.warnings).append(message)
+            for child in node.values():
+                self._container_images(file, child)
+        elif isinstance(node, LineList):
+            for child in node:
+                self._container_images(file, child)
+
     # -- namespace files ---------------------------------------------------------------------------------
 
     def files_dir(self, folder: Path, namespace: str) -> None:
@@ -313,6 +327,13 @@ class _Checker:
                 self.errors.append(f"{file}: the file name has a backslash or a control character")
                 continue
             self.files.append(LocalNamespaceFile(file=file, namespace=namespace, path=remote, content=file.read_bytes()))
+
+
+def image_is_pinned(image: str) -> bool:
+    if "@sha256:" in image:
+        return True
+    tag = image.rsplit("/", 1)[-1].partition(":")[2]  # a registry's :port comes before the last '/'
+    return bool(tag) and tag != "latest"
 
 
 @functools.lru_cache(maxsize=256)  # flows share a handful of expressions; croniter's check is slow

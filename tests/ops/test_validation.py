@@ -175,3 +175,37 @@ def test_hidden_files_are_not_uploaded(tmp_path: Path) -> None:
 
 def test_missing_directory_is_an_error(tmp_path: Path) -> None:
     assert only_error(validate_directory(tmp_path / "nope")).endswith("nope: not a directory")
+
+
+IMAGE_FLOW = """\
+id: scripted
+namespace: zoomcamp
+tasks:
+  - id: wrapper
+    type: io.kestra.plugin.core.flow.WorkingDirectory
+    tasks:
+      - id: script
+        type: io.kestra.plugin.scripts.python.Script
+        containerImage: {image}
+        script: print(1)
+"""
+
+
+@pytest.mark.parametrize("image", ["python", "python:latest", "ghcr.io/dbt-labs/dbt-postgres", "localhost:5000/dbt"])
+def test_an_unpinned_container_image_is_a_warning_naming_its_line(tmp_path: Path, image: str) -> None:
+    report = validate(tmp_path, {"zoomcamp/scripted.yaml": IMAGE_FLOW.format(image=image)})
+    assert report.errors == ()
+    assert [w.split("flows/", 1)[1] for w in report.warnings] == [
+        f"zoomcamp/scripted.yaml:9: containerImage {image!r} is not pinned (add a version tag or digest)"]
+
+
+def test_an_unpinned_container_image_is_an_error_when_strict(tmp_path: Path) -> None:
+    report = validate(tmp_path, {"zoomcamp/scripted.yaml": IMAGE_FLOW.format(image="python:latest")}, strict=True)
+    assert "containerImage 'python:latest' is not pinned" in only_error(report)
+
+
+@pytest.mark.parametrize("image", ["python:3.11-alpine", "localhost:5000/dbt:1.9.0", "python@sha256:" + "a" * 64,
+                                   "'{{ vars.image }}'"])
+def test_a_pinned_or_templated_container_image_passes(tmp_path: Path, image: str) -> None:
+    report = validate(tmp_path, {"zoomcamp/scripted.yaml": IMAGE_FLOW.format(image=image)}, strict=True)
+    assert report.errors == () and report.warnings == ()
