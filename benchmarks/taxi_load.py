@@ -91,6 +91,15 @@ def add_other_months(conninfo: dict, taxi: str, months: range, uuid_ids: bool) -
     columns = ", ".join(c.lower() for c in COLUMNS[taxi])
     new_id = "md5(t.unique_row_id::text || m)" + ("::uuid" if uuid_ids else "")
     with psycopg.connect(**conninfo) as connection:
+        partitioned = connection.execute(
+            "SELECT relkind = 'p' FROM pg_class WHERE oid = %s::regclass", (f"public.{taxi}_tripdata",)
+        ).fetchone()[0]
+        for m in months if partitioned else ():
+            name = f"{taxi}_tripdata_{YEAR}_{m:02d}"
+            connection.execute(
+                f"CREATE TABLE public.{name} PARTITION OF public.{taxi}_tripdata (PRIMARY KEY (unique_row_id)) "
+                f"FOR VALUES IN ('{month_file_name(taxi, YEAR, m)}')"
+            )
         connection.execute(
             f"INSERT INTO public.{taxi}_tripdata (unique_row_id, filename, {columns}) "
             f"SELECT {new_id}, replace(t.filename, '-{MONTH:02d}.csv', '-' || lpad(m::text, 2, '0') || '.csv'), "

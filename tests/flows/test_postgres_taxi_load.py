@@ -79,11 +79,39 @@ def test_reloading_a_month_adds_no_rows_whether_skipped_or_forced(clean_db):
     skipped = run_month(clean_db, "green", "2020", "10", GREEN_SAMPLE)
     forced = run_month(clean_db, "green", "2020", "10", GREEN_SAMPLE, reload=True)
 
-    assert "merge" in first.executed and "merge" in forced.executed
+    assert "merge" in first.executed
     assert "already_loaded" in skipped.executed and "extract" not in skipped.executed
     assert skipped.fetched_urls == []
+    # the forced re-load downloads and copies the file, finds it unchanged and stops there
+    assert "copy_in" in forced.executed and "unchanged" in forced.executed and "merge" not in forced.executed
     assert scalar(clean_db, "SELECT count(*) FROM green_tripdata") == 300
     assert scalar(clean_db, "SELECT rows_in_file FROM taxi_loads") == 300
+
+
+def test_a_forced_reload_of_a_changed_file_replaces_the_month(clean_db, tmp_path: Path):
+    run_month(clean_db, "green", "2020", "10", GREEN_SAMPLE)
+    lines = GREEN_SAMPLE.read_bytes().split(b"\r\n")
+    corrected = tmp_path / "corrected.csv"
+    corrected.write_bytes(b"\r\n".join(lines[:101] + [lines[101].replace(b"2020-10-01", b"2020-10-02", 1)]
+                                       + lines[102:201]))  # 200 rows, one of them changed
+
+    forced = run_month(clean_db, "green", "2020", "10", corrected, reload=True)
+
+    assert "merge" in forced.executed
+    assert scalar(clean_db, "SELECT count(*) FROM green_tripdata") == 200
+    assert scalar(clean_db, "SELECT count(*) FROM green_tripdata WHERE lpep_pickup_datetime >= '2020-10-02'") == 1
+    assert scalar(clean_db, "SELECT rows_in_file FROM taxi_loads") == 200
+
+
+def test_a_forced_reload_rebuilds_a_month_whose_rows_were_deleted(clean_db):
+    run_month(clean_db, "green", "2020", "10", GREEN_SAMPLE)
+    with psycopg.connect(**clean_db) as connection:
+        connection.execute("DELETE FROM green_tripdata WHERE ctid IN (SELECT ctid FROM green_tripdata LIMIT 5)")
+
+    forced = run_month(clean_db, "green", "2020", "10", GREEN_SAMPLE, reload=True)
+
+    assert "merge" in forced.executed
+    assert scalar(clean_db, "SELECT count(*) FROM green_tripdata") == 300
 
 
 def test_a_row_repeated_in_the_file_is_stored_once(clean_db, tmp_path: Path):
@@ -144,19 +172,39 @@ def test_two_months_loading_in_lockstep_both_complete(clean_db, generated):
     assert scalar(clean_db, "SELECT count(*) FROM green_tripdata") == 2 * GENERATED_ROWS
     assert scalar(clean_db, "SELECT count(DISTINCT (filename, unique_row_id)) FROM green_tripdata") == 2 * GENERATED_ROWS
     assert scalar(clean_db, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'green_staging_%'") == 0
+    assert scalar(clean_db, "SELECT array_agg(tablename::text ORDER BY tablename) FROM pg_tables "
+                            "WHERE tablename LIKE 'green_tripdata_%'") == ["green_tripdata_2019_01", "green_tripdata_2019_02"]
 
 
-def test_a_month_loads_while_another_months_merge_is_still_open(clean_db, generated):
-    """A backfill's months overlap: one execution's prepare, COPY and merge must not wait for another
-    execution's merge transaction (it holds the final table in ROW EXCLUSIVE mode until it commits)."""
+def test_a_month_loads_while_the_final_table_is_being_written_and_read(clean_db, generated):
+    """A backfill's months overlap, and people query the table meanwhile: a month's load (which attaches
+    its partition at the end) must not wait for an open transaction that writes another month's rows
+    (ROW EXCLUSIVE on the final table) and reads the table (ACCESS SHARE)."""
     run_month(clean_db, "green", "2019", "01", generated[("green", 2019, 1)])
-    with psycopg.connect(**clean_db) as running_merge:
-        running_merge.execute("INSERT INTO green_tripdata (unique_row_id, filename) VALUES (gen_random_uuid(), 'x.csv')")
+    with psycopg.connect(**clean_db) as open_transaction:
+        open_transaction.execute("SELECT count(*) FROM green_tripdata")
+        open_transaction.execute("INSERT INTO green_tripdata (unique_row_id, filename) "
+                                 "VALUES (gen_random_uuid(), 'green_tripdata_2019-01.csv')")
         impatient = {**clean_db, "options": "-c lock_timeout=5s"}
         run_month(impatient, "green", "2019", "02", generated[("green", 2019, 2)])
-        running_merge.rollback()
+        open_transaction.rollback()
 
     assert scalar(clean_db, "SELECT count(*) FROM green_tripdata") == 2 * GENERATED_ROWS
+
+
+def test_each_month_is_a_partition_holding_only_its_file(clean_db, generated):
+    run_month(clean_db, "green", "2019", "01", generated[("green", 2019, 1)])
+    run_month(clean_db, "green", "2019", "02", generated[("green", 2019, 2)])
+
+    partitions = scalar(clean_db, "SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_inherits AS i "
+                                  "JOIN pg_class AS c ON c.oid = i.inhrelid WHERE i.inhparent = 'green_tripdata'::regclass")
+    assert partitions == ["green_tripdata_2019_01", "green_tripdata_2019_02"]
+    assert scalar(clean_db, "SELECT count(*) FROM green_tripdata_2019_02") == GENERATED_ROWS
+    with pytest.raises(psycopg.errors.UniqueViolation), psycopg.connect(**clean_db) as connection:
+        connection.execute("INSERT INTO green_tripdata SELECT * FROM green_tripdata_2019_02 LIMIT 1")
+    with pytest.raises(psycopg.errors.CheckViolation), psycopg.connect(**clean_db) as connection:
+        connection.execute("INSERT INTO green_tripdata_2019_02 (unique_row_id, filename) "
+                           "VALUES (gen_random_uuid(), 'green_tripdata_2019-01.csv')")
 
 
 def test_the_same_month_loading_twice_at_once_adds_it_once(clean_db, generated):
@@ -202,6 +250,7 @@ def test_a_failed_load_leaves_no_staging_table_and_no_rows(clean_db, tmp_path: P
     assert scalar(clean_db, "SELECT count(*) FROM green_tripdata") == 0
     assert scalar(clean_db, "SELECT count(*) FROM taxi_loads") == 0
     assert scalar(clean_db, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'green_staging_%'") == 0
+    assert scalar(clean_db, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'green_tripdata_%'") == 0
 
 
 def test_the_data_base_url_comes_from_kv_when_set(clean_db):

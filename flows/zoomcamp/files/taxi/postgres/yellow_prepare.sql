@@ -1,8 +1,9 @@
--- Final table (its row-id index declared inside, so that once it exists the statement is skipped
--- without locking it: a CREATE INDEX IF NOT EXISTS would wait for every running load), the load log,
--- then this execution's own staging table. The advisory lock serialises the CREATE ... IF NOT EXISTS
--- of parallel first runs (a backfill), which would otherwise race on the catalog. It is released
--- when this task's transaction commits.
+-- The final table, partitioned by file: each load builds its month as a table and attaches it (see
+-- <taxi>_merge.sql). Once it exists, CREATE ... IF NOT EXISTS skips it without locking it. Then the
+-- load log (rows in the file, rows kept, and an order-independent checksum of the file's records that
+-- lets a forced re-load of an unchanged file stop after its COPY), and this execution's own staging
+-- table. The advisory lock serialises the CREATE ... IF NOT EXISTS of parallel first runs (a
+-- backfill), which would otherwise race on the catalog (released when this task commits).
 SELECT pg_advisory_xact_lock(hashtext('zoomcamp taxi tables'));
 CREATE TABLE IF NOT EXISTS {{ render(vars.table) }} (
     unique_row_id          uuid NOT NULL,
@@ -24,12 +25,13 @@ CREATE TABLE IF NOT EXISTS {{ render(vars.table) }} (
     tolls_amount           double precision,
     improvement_surcharge  double precision,
     total_amount           double precision,
-    congestion_surcharge   double precision,
-    CONSTRAINT yellow_tripdata_file_row_id UNIQUE (filename, unique_row_id)
-);
+    congestion_surcharge   double precision
+) PARTITION BY LIST (filename);
 CREATE TABLE IF NOT EXISTS public.taxi_loads (
     filename      text PRIMARY KEY,
     rows_in_file  bigint NOT NULL,
+    rows_loaded   bigint NOT NULL,
+    fingerprint   numeric NOT NULL,
     loaded_at     timestamptz NOT NULL DEFAULT now()
 );
 DROP TABLE IF EXISTS {{ render(vars.staging_table) }};
