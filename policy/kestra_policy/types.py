@@ -11,7 +11,6 @@ DATASET_ACCESS = "gcp:bigquery/datasetAccess:DatasetAccess"
 DATASET_IAM_MEMBER = "gcp:bigquery/datasetIamMember:DatasetIamMember"
 DATASET_IAM_BINDING = "gcp:bigquery/datasetIamBinding:DatasetIamBinding"
 DATASET_IAM_POLICY = "gcp:bigquery/datasetIamPolicy:DatasetIamPolicy"
-SERVICE_ACCOUNT = "gcp:serviceaccount/account:Account"
 SERVICE_ACCOUNT_KEY = "gcp:serviceaccount/key:Key"
 SERVICE_ACCOUNT_IAM_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
 SERVICE_ACCOUNT_IAM_BINDING = "gcp:serviceaccount/iAMBinding:IAMBinding"
@@ -30,8 +29,6 @@ REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 CONTAINER = "docker:index/container:Container"
 DOCKER_VOLUME = "docker:index/volume:Volume"
 DOCKER_NETWORK = "docker:index/network:Network"
-
-RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 # Resources carrying IAM members (a `member`, a `members` list, or a policy document).
 IAM_GRANTS = frozenset({

@@ -130,9 +130,6 @@ class KestraSpec:
         self.registry = Registry().with_resource(SPEC_URI, Resource.from_contents(document, default_specification=DRAFT4))
         self._operations: dict[tuple[str, str], OperationCheck] = {}
 
-    def has_operation(self, template: str, method: str) -> bool:
-        return method.lower() in self.document["paths"].get(template, {})
-
     def operation(self, template: str, method: str) -> OperationCheck:
         key = (template, method.lower())
         check = self._operations.get(key)
