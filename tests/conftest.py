@@ -30,3 +30,10 @@ def postgres() -> PostgresServer:
         pytest.skip(f"PostgreSQL not installed ({error}); install Debian's postgresql package")
     yield server
     server.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the real PostgreSQL carries the `postgres` marker, so `-m` can select it."""
+    for item in items:
+        if "postgres" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
