@@ -23,6 +23,7 @@ KV_KEY = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
 NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 LABEL_KEY = re.compile(r"^[a-z][a-zA-Z0-9._-]*$")
 BACKFILL_KEYS = {"flow_id", "trigger_id", "start", "end", "inputs", "labels"}
+MIN_SECRET_KV_VALUE = 16  # keys, tokens and key ids are longer; see StackOutputs.secret_values
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,16 @@ class StackOutputs:
     kestra_backfills: tuple[BackfillSpec, ...] = ()
 
     def secret_values(self) -> list[str]:
-        """Every string that must never be printed: the password and each KV value (and its JSON form)."""
-        secrets = [self.kestra_password] if self.kestra_password else []
+        """Every string that must never be printed: the password, and each KV value (its JSON form and its
+        string leaves) long enough to be secret material. Short KV values are names the output itself uses
+        (GCP_DATASET `zoomcamp` is also the namespace, TAXI_POSTGRES's user `taxi` is in flow ids):
+        masking them would garble every line without protecting anything."""
+        kv_strings = []
         for value in (self.kestra_kv or {}).values():
-            secrets.append(value if isinstance(value, str) else json.dumps(value))
-            secrets.extend(_string_leaves(value))
-        return [s for s in secrets if s]
+            kv_strings.append(value if isinstance(value, str) else json.dumps(value))
+            kv_strings.extend(_string_leaves(value))
+        secrets = [self.kestra_password] if self.kestra_password else []
+        return secrets + [s for s in kv_strings if len(s) >= MIN_SECRET_KV_VALUE]
 
 
 @dataclass(frozen=True)

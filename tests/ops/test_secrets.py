@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kestra_ops.outputs import StackOutputs
 from kestra_ops.report import Redactor
 from tests.ops.conftest import CAPTURED_OUTPUT, FAST_RETRIES, KV, PASSWORD, SECRETS, USERNAME
 
@@ -35,3 +36,19 @@ def test_redactor_masks_registered_values_longest_first() -> None:
     redact = Redactor()
     redact.add("abcd", "abcdefgh", "EU", None)
     assert redact("x abcdefgh y abcd z EU") == "x *** y *** z EU"
+
+
+def test_short_kv_values_that_are_names_do_not_garble_the_output(kestra_emulator, project_flows: Path, outputs_for,
+                                                                 run_ops) -> None:
+    """The dev stack's KV holds GCP_DATASET `zoomcamp` (also the namespace) and TAXI_POSTGRES's user `taxi`;
+    masking them would turn every flow line into `***/02_postgres_***`. Long values (keys) stay masked."""
+    key_material = "-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
+    outputs = outputs_for(kestra_emulator, kestra_kv={
+        "GCP_DATASET": "zoomcamp", "TAXI_POSTGRES": {"username": "taxi", "database": "ny_taxi"},
+        "GCP_CREDS": {"type": "service_account", "private_key": key_material}})
+    run = run_ops("--outputs", outputs, "seed", project_flows)
+    assert run.exit_code == 0, run.output
+    assert "create    flow zoomcamp/" in run.output and "***" not in run.output
+    assert key_material not in run.output
+    assert key_material in "".join(StackOutputs(source="test", kestra_kv={"GCP_CREDS": {"private_key": key_material}})
+                                   .secret_values())
