@@ -287,10 +287,12 @@ class _Checker:
     def _kv_reads(self, file: Path, source: str) -> None:
         if self.kv_keys is None:
             return
+        reported: set[str] = set()  # one line per missing key and file: its first read
         for match in KV_CALL.finditer(source):
             key, args = match.group("key"), match.group("args")
-            if key in self.kv_keys or KV_OPTIONAL.search(args) or KV_OTHER_NAMESPACE.match(args):
+            if key in self.kv_keys or key in reported or KV_OPTIONAL.search(args) or KV_OTHER_NAMESPACE.match(args):
                 continue
+            reported.add(key)
             line = source.count("\n", 0, match.start()) + 1
             message = f"{file}:{line}: reads kv('{key}'), which the stack's kestra_kv does not set"
             (self.errors if self.strict else self.warnings).append(message)

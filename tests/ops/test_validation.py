@@ -209,3 +209,12 @@ def test_an_unpinned_container_image_is_an_error_when_strict(tmp_path: Path) -> 
 def test_a_pinned_or_templated_container_image_passes(tmp_path: Path, image: str) -> None:
     report = validate(tmp_path, {"zoomcamp/scripted.yaml": IMAGE_FLOW.format(image=image)}, strict=True)
     assert report.errors == () and report.warnings == ()
+
+
+def test_a_missing_kv_key_read_several_times_is_reported_once_at_its_first_read(tmp_path: Path) -> None:
+    flow = SCHEDULED_FLOW.replace("{{ kv('GCP_PROJECT_ID') }} {{ inputs.taxi }}",
+                                  "{{ kv('GCP_PROJECT_ID') }} {{ kv('GCP_PROJECT_ID') }} {{ kv('GCP_DATASET') }}")
+    report = validate(tmp_path, {"zoomcamp/taxi_scheduled.yaml": flow}, kv_keys=set())
+    assert [w.split(".yaml:", 1)[1] for w in report.warnings] == [
+        "12: reads kv('GCP_PROJECT_ID'), which the stack's kestra_kv does not set",
+        "12: reads kv('GCP_DATASET'), which the stack's kestra_kv does not set"]
