@@ -144,7 +144,9 @@ def _schedule_violations(trigger: dict[str, Any], where: str) -> list[tuple[str,
     cron = trigger.get("cron")
     if not isinstance(cron, str) or not cron.strip():
         violations.append((f"{where}.cron", "must not be null"))
-    elif cron.strip() not in CRON_NICKNAMES and not croniter.is_valid(cron):
+    elif cron.strip() not in CRON_NICKNAMES and (
+            len(cron.split()) != (6 if trigger.get("withSeconds") is True else 5)
+            or not croniter.is_valid(croniter_expression(trigger))):
         violations.append((f"{where}.cron", "invalid cron expression"))
     timezone = trigger.get("timezone")
     if timezone is not None:
@@ -153,6 +155,18 @@ def _schedule_violations(trigger: dict[str, Any], where: str) -> list[tuple[str,
         except (ZoneInfoNotFoundError, ValueError):
             violations.append((f"{where}.timezone", f"Unknown time-zone ID: {timezone}"))
     return violations
+
+
+def croniter_expression(trigger: dict[str, Any]) -> str:
+    """A Schedule's cron in croniter's field order.
+
+    Kestra parses five UNIX fields, or six with `withSeconds: true`, seconds first; croniter takes any of
+    5-7 fields with seconds sixth, so the field count is checked apart and the seconds field moved last.
+    """
+    fields = str(trigger["cron"]).split()
+    if trigger.get("withSeconds") is True and len(fields) == 6:
+        fields = [*fields[1:], fields[0]]
+    return " ".join(fields)
 
 
 def schedule_triggers(flow: dict[str, Any]) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from tests.kestra_emulator.executions import flow_labels, new_execution
+from tests.kestra_emulator.flow_rules import croniter_expression
 from tests.kestra_emulator.state import EmulatorState, iso, now
 from tests.kestra_emulator.triggers import next_schedule_date, parse_datetime, trigger_definition
 
@@ -36,7 +37,7 @@ def run_backfills(state: EmulatorState, limit: int | None = None) -> int:
             continue
         zone = ZoneInfo(str(trigger.get("timezone") or "UTC"))
         end = parse_datetime(backfill["end"]) if backfill.get("end") else now()
-        dates = croniter(str(trigger["cron"]), parse_datetime(backfill["currentDate"]).astimezone(zone) - timedelta(seconds=1))
+        dates = croniter(croniter_expression(trigger), parse_datetime(backfill["currentDate"]).astimezone(zone) - timedelta(seconds=1))
         done_here = 0
         while limit is None or done_here < limit:
             date: datetime = dates.get_next(datetime)

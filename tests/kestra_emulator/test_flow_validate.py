@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import yaml
 
 from tests.kestra_emulator.conftest import YAML, flow_source
+from tests.kestra_emulator.flow_rules import croniter_expression
 
 SCHEDULE = """triggers:
   - id: green_schedule
@@ -34,6 +36,9 @@ def test_a_valid_flow_has_no_constraints(api: httpx.Client) -> None:
     (flow_source("x", extra="unknownKey: 1\n"), "Unrecognized field"),
     (flow_source("pause"), "reserved"),
     (flow_source("ok", extra=SCHEDULE.format(cron="0 9 32 * *")), "cron"),
+    # Six or seven fields are seconds and year to croniter, but not to Kestra's UNIX cron parser.
+    (flow_source("ok", extra=SCHEDULE.format(cron="0 9 1 * * *")), "cron"),
+    (flow_source("ok", extra=SCHEDULE.format(cron="0 0 9 1 * * 2020")), "cron"),
     (flow_source("ok", extra=SCHEDULE.format(cron="0 9 1 * *")).replace("America/New_York", "Mars/Base"), "time-zone"),
     ("id: x\nnamespace: zoomcamp\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.flow.If\n    condition: 'true'\n"
      "    then:\n      - id: a\n        type: io.kestra.plugin.core.log.Log\n", "Duplicate task id"),
@@ -45,6 +50,13 @@ def test_a_valid_flow_has_no_constraints(api: httpx.Client) -> None:
 def test_an_invalid_flow_is_still_200_with_constraints(api: httpx.Client, source: str, fragment: str) -> None:
     [result] = _validate(api, source)
     assert fragment in result["constraints"]
+
+
+def test_a_six_field_cron_is_valid_with_seconds_first_and_scheduled_so(api: httpx.Client) -> None:
+    source = flow_source("ok", extra=SCHEDULE.format(cron="30 0 9 1 * *") + "    withSeconds: true\n")
+    [result] = _validate(api, source)
+    assert "constraints" not in result
+    assert croniter_expression(yaml.safe_load(source)["triggers"][0]) == "0 9 1 * * 30"
 
 
 def test_several_documents_are_split_on_lines_of_dashes(api: httpx.Client) -> None:

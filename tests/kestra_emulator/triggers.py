@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from tests.kestra_emulator.filters import FilterQuery, page_of
-from tests.kestra_emulator.flow_rules import schedule_triggers
+from tests.kestra_emulator.flow_rules import croniter_expression, schedule_triggers
 from tests.kestra_emulator.http_types import ApiError, ApiRequest, ApiResponse
 from tests.kestra_emulator.routing import Route
 from tests.kestra_emulator.state import EmulatorState, StoredFlow, iso, now
@@ -40,7 +40,7 @@ def trigger_definition(state: EmulatorState, key: TriggerKey) -> dict[str, Any] 
 
 def next_schedule_date(trigger: dict[str, Any], after: datetime) -> datetime:
     zone = ZoneInfo(str(trigger.get("timezone") or "UTC"))
-    return croniter(str(trigger["cron"]), after.astimezone(zone)).get_next(datetime)
+    return croniter(croniter_expression(trigger), after.astimezone(zone)).get_next(datetime)
 
 
 def sync_flow_triggers(state: EmulatorState, flow: StoredFlow) -> None:
