@@ -74,6 +74,13 @@ def test_rules_targeting_other_instances_do_not_count():
     assert check_stack(validate_public_ip_restricted, [vm(True), firewall(["0.0.0.0/0"], targetServiceAccounts=[SA])])
 
 
+def test_egress_disabled_and_non_cidr_rules_do_not_count_for_a_public_vm():
+    assert check_stack(validate_public_ip_restricted, [vm(True), firewall(["0.0.0.0/0"], direction="EGRESS")]) == []
+    assert check_stack(validate_public_ip_restricted, [vm(True), firewall(["0.0.0.0/0"], disabled=True)]) == []
+    assert check_stack(validate_public_ip_restricted, [vm(True), firewall(["not-a-cidr"])]) == []
+    assert check(validate_firewall, t.FIREWALL, {"sourceRanges": ["not-a-cidr"]}) == []
+
+
 def test_vm_public_ip_unknowns_are_not_judged():
     unknown_interfaces = (t.INSTANCE, "vm", {"networkInterfaces": UNKNOWN_ARRAY})
     unknown_access = (t.INSTANCE, "vm", {"networkInterfaces": [{"accessConfigs": UNKNOWN_ARRAY}]})

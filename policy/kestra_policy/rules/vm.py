@@ -14,22 +14,19 @@ from ..props import UNKNOWN, as_bool, elements, get
 _VM_TYPES = (t.INSTANCE, t.INSTANCE_TEMPLATE)
 
 
-def _is_ingress(firewall_props: Any) -> bool:
+def _admits_ingress(firewall_props: Any) -> bool:
+    """An enabled ingress rule (GCP's default direction is INGRESS; an unknown one is assumed to be)."""
     direction = get(firewall_props, "direction")
-    return direction in (None, UNKNOWN) or str(direction).upper() == "INGRESS"
+    ingress = direction in (None, UNKNOWN) or str(direction).upper() == "INGRESS"
+    return ingress and as_bool(get(firewall_props, "disabled")) is not True
 
 
-def _is_disabled(firewall_props: Any) -> bool:
-    return as_bool(get(firewall_props, "disabled")) is True
-
-
-def _open_range(cidr: str, forbidden: set[str]) -> bool:
-    if cidr in forbidden:
-        return True
+def _prefix_length(cidr: str) -> int | None:
+    """The range's prefix length (0 for every address); None when `cidr` is not a CIDR."""
     try:
-        return ipaddress.ip_network(cidr, strict=False).prefixlen == 0
+        return ipaddress.ip_network(cidr, strict=False).prefixlen
     except ValueError:
-        return False
+        return None
 
 
 def _source_ranges(firewall_props: Any) -> Any:
@@ -51,14 +48,14 @@ firewall_schema = schema(
 
 
 def validate_firewall(args: Any, report_violation: ReportViolation) -> None:
-    if args.resource_type != t.FIREWALL or not _is_ingress(args.props) or _is_disabled(args.props):
+    if args.resource_type != t.FIREWALL or not _admits_ingress(args.props):
         return
     forbidden = set(setting(args, firewall_schema, "forbiddenSourceRanges"))
     sources = _source_ranges(args.props)
     if sources is UNKNOWN:
         return
     for cidr in sources:
-        if _open_range(cidr, forbidden):
+        if cidr in forbidden or _prefix_length(cidr) == 0:
             explicit = cidr in elements(get(args.props, "sourceRanges"))
             origin = "" if explicit else " (no source given, so GCP applies it to every address)"
             report_violation(f"ingress is allowed from {cidr}{origin}: the whole internet can reach these ports.")
@@ -108,7 +105,7 @@ public_ip_schema = schema(
 
 def validate_public_ip_restricted(args: Any, report_violation: ReportViolation) -> None:
     min_prefix = setting(args, public_ip_schema, "minPrefixLength")
-    firewalls = [r for r in args.resources if r.resource_type == t.FIREWALL and _is_ingress(r.props) and not _is_disabled(r.props)]
+    firewalls = [r for r in args.resources if r.resource_type == t.FIREWALL and _admits_ingress(r.props)]
     for vm in (r for r in args.resources if r.resource_type in _VM_TYPES):
         if _has_external_ip(vm.props) is not True:
             continue
@@ -119,11 +116,8 @@ def validate_public_ip_restricted(args: Any, report_violation: ReportViolation) 
             if sources is UNKNOWN:
                 continue
             for cidr in sources:
-                try:
-                    too_wide = ipaddress.ip_network(cidr, strict=False).prefixlen < min_prefix
-                except ValueError:
-                    too_wide = False
-                if too_wide:
+                prefix = _prefix_length(cidr)
+                if prefix is not None and prefix < min_prefix:
                     report_violation(f"VM {vm.name} has a public IP and firewall {firewall.name} admits {cidr}, wider "
                                      f"than /{min_prefix}.", vm.urn)
 
