@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 import zipfile
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
 
 from kestra_ops.errors import KestraError
 
 ACTIONS = ("create", "update", "delete", "unchanged")
+Content = TypeVar("Content")
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,29 @@ class Change:
     def describe(self) -> str:
         where = f" ({self.file})" if self.file and self.action != "unchanged" else ""
         return f"{self.action:9} {self.kind} {self.namespace}/{self.name.lstrip('/')}{where}"
+
+
+def plan_changes(
+    kind: str,
+    local: Iterable[tuple[str, str, Path, Content]],
+    server: dict[str, dict[str, Content]],
+    same: Callable[[Content, Content], bool],
+    prune: bool,
+) -> list[Change]:
+    """`local`: (namespace, name, file, content) per local item; `server`: namespace -> name -> content for
+    every managed namespace. With `prune`, a server item no local one names is deleted."""
+    changes: list[Change] = []
+    local_names: dict[str, set[str]] = {namespace: set() for namespace in server}
+    for namespace, name, file, content in local:
+        local_names.setdefault(namespace, set()).add(name)
+        remote = server.get(namespace, {}).get(name)
+        action = "create" if remote is None else "unchanged" if same(content, remote) else "update"
+        changes.append(Change(kind, namespace, name, action, str(file)))
+    if prune:
+        for namespace, contents in sorted(server.items()):
+            for name in sorted(set(contents) - local_names[namespace]):
+                changes.append(Change(kind, namespace, name, "delete"))
+    return changes
 
 
 def counts(changes: tuple[Change, ...] | list[Change]) -> dict[str, int]:

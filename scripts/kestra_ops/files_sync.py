@@ -3,11 +3,12 @@ namespace and uploaded one multipart request (`fileContent`) per new or changed 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable
 
 from kestra_ops.client import KestraClient
 from kestra_ops.errors import KestraHTTPError
-from kestra_ops.changes import Change, read_zip
+from kestra_ops.changes import Change, plan_changes, read_zip
 from kestra_ops.validation import LocalNamespaceFile
 
 
@@ -21,18 +22,8 @@ def server_files(client: KestraClient, namespace: str) -> dict[str, bytes]:
 
 
 def plan_files(files: Iterable[LocalNamespaceFile], server: dict[str, dict[str, bytes]], prune: bool) -> list[Change]:
-    changes: list[Change] = []
-    local_paths: dict[str, set[str]] = {namespace: set() for namespace in server}
-    for file in files:
-        local_paths.setdefault(file.namespace, set()).add(file.path)
-        remote = server.get(file.namespace, {}).get(file.path)
-        action = "create" if remote is None else "unchanged" if remote == file.content else "update"
-        changes.append(Change("file", file.namespace, file.path, action, str(file.file)))
-    if prune:
-        for namespace, contents in sorted(server.items()):
-            for path in sorted(set(contents) - local_paths[namespace]):
-                changes.append(Change("file", namespace, path, "delete"))
-    return changes
+    local = ((file.namespace, file.path, file.file, file.content) for file in files)
+    return plan_changes("file", local, server, operator.eq, prune)
 
 
 def apply_files(

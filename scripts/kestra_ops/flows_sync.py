@@ -16,7 +16,7 @@ import yaml
 from kestra_ops.client import KestraClient
 from kestra_ops.errors import KestraHTTPError, ValidationFailed
 from kestra_ops.flow_yaml import load_plain
-from kestra_ops.changes import Change, read_zip, same_text
+from kestra_ops.changes import Change, plan_changes, read_zip, same_text
 from kestra_ops.validation import LocalFlow
 
 YAML = {"Content-Type": "application/x-yaml"}
@@ -55,18 +55,8 @@ def plan_flows(
     flows: Iterable[LocalFlow], server: dict[str, dict[str, str]], prune: bool
 ) -> list[Change]:
     """`server`: namespace -> flow id -> source, for every managed namespace."""
-    changes: list[Change] = []
-    local_ids: dict[str, set[str]] = {namespace: set() for namespace in server}
-    for flow in flows:
-        local_ids.setdefault(flow.namespace, set()).add(flow.id)
-        remote = server.get(flow.namespace, {}).get(flow.id)
-        action = "create" if remote is None else "unchanged" if same_text(flow.source, remote) else "update"
-        changes.append(Change("flow", flow.namespace, flow.id, action, str(flow.file)))
-    if prune:
-        for namespace, sources in sorted(server.items()):
-            for flow_id in sorted(set(sources) - local_ids[namespace]):
-                changes.append(Change("flow", namespace, flow_id, "delete"))
-    return changes
+    local = ((flow.namespace, flow.id, flow.file, flow.source) for flow in flows)
+    return plan_changes("flow", local, server, same_text, prune)
 
 
 def validate_on_server(client: KestraClient, flows: list[LocalFlow]) -> list[str]:
