@@ -28,6 +28,7 @@ import yaml
 from infra.settings import PROJECT, SECRET_KEYS, ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+PROGRAM = REPO_ROOT / "infra" / "__main__.py"
 # Stands in for an encrypted (`secure:`) stack value, which cannot be decrypted offline.
 SECURE_STAND_IN = "OfflinePlan0nly"
 # How the wire format marks a secret value (pulumi.runtime.rpc).
@@ -126,30 +127,21 @@ def _fake_service_account_key(email: str) -> str:
 
 
 def _computed_outputs(type_: str, name: str, inputs: dict, emails: dict[str, str]) -> dict:
-    """What the engine would compute for a resource and its dependants read."""
+    """What the engine would compute for a resource, as far as its dependants read it."""
     if type_ == "random:index/randomPassword:RandomPassword":
         return {"result": _fake_password(name, int(inputs.get("length", 16)))}
     if type_ == "gcp:serviceaccount/account:Account":
         email = f"{inputs['accountId']}@{inputs.get('project', 'project')}.iam.gserviceaccount.com"
         resource_id = f"projects/{inputs.get('project', 'project')}/serviceAccounts/{email}"
         emails[resource_id] = email
-        return {"email": email, "name": resource_id, "member": f"serviceAccount:{email}",
-                "uniqueId": "0" * 21}
+        return {"email": email, "name": resource_id}
     if type_ == "gcp:serviceaccount/key:Key":
         email = emails.get(inputs.get("serviceAccountId", ""), "sa@project.iam.gserviceaccount.com")
-        return {"privateKey": _fake_service_account_key(email), "name": f"{name}-key"}
-    if type_ == "gcp:storage/bucket:Bucket":
-        return {"url": f"gs://{inputs.get('name', name)}", "selfLink": f"mock://{name}"}
-    if type_ == "gcp:bigquery/dataset:Dataset":
-        return {"selfLink": f"mock://{name}"}
+        return {"privateKey": _fake_service_account_key(email)}
     if type_ == "docker:index/remoteImage:RemoteImage":
-        digest = hashlib.sha256(str(inputs.get("name")).encode()).hexdigest()
-        return {"imageId": f"sha256:{digest}", "repoDigest": f"{inputs.get('name')}@sha256:{digest}"}
+        return {"imageId": f"sha256:{hashlib.sha256(str(inputs.get('name')).encode()).hexdigest()}"}
     if type_ == "gcp:compute/address:Address":
         return {"address": "203.0.113.10"}
-    if type_ == "gcp:compute/instance:Instance":
-        return {"instanceId": "0" * 19, "networkInterfaces": [
-            dict(interface, networkIp="10.128.0.2") for interface in inputs.get("networkInterfaces", [])]}
     return {}
 
 
@@ -171,8 +163,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
-          program: Path) -> OfflinePlan:
+def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None) -> OfflinePlan:
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime.settings import get_root_resource
@@ -229,7 +220,7 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
     secret_outputs: set[str] = set()
 
     async def run_program() -> None:
-        runpy.run_path(str(program), run_name="__main__")
+        runpy.run_path(str(PROGRAM), run_name="__main__")
         root = get_root_resource()
         for output_name, value in root.outputs.items():
             output = pulumi.Output.from_input(value)
@@ -250,5 +241,4 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
 def plan_stack(stack: str, project_dir: Path = REPO_ROOT,
                config: Mapping[str, str] | None = None) -> OfflinePlan:
     """Plan `stack` offline. Invalid config raises ConfigError before any resource is registered."""
-    program = REPO_ROOT / "infra" / "__main__.py"
-    return contextvars.Context().run(_plan, stack, Path(project_dir), config, program)
+    return contextvars.Context().run(_plan, stack, Path(project_dir), config)
