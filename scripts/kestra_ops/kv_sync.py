@@ -55,7 +55,7 @@ def plan_kv(client: KestraClient, namespace: str, entries: Mapping[str, Any]) ->
         current = read_entry(client, namespace, key)
         if current is None:
             action = "create"
-        elif _same(current, value):
+        elif same_value(current, value):
             action = "unchanged"
         else:
             action = "update"
@@ -75,10 +75,11 @@ def apply_kv(
             f"/namespaces/{namespace}/kv/{change.key}",
             content=json.dumps(value).encode(),
             headers={"Content-Type": "application/json"},
-            applied=lambda key=change.key, value=value: _same(read_entry(client, namespace, key), value),
+            applied=lambda key=change.key, value=value: same_value(read_entry(client, namespace, key), value),
         )
         advance()
 
 
-def _same(current: dict[str, Any] | None, value: Any) -> bool:
+def same_value(current: dict[str, Any] | None, value: Any) -> bool:
+    """Whether a stored entry (as GET /kv/{key} answers, or None) holds `value` with the type it would get."""
     return current is not None and current.get("type") == kv_type(value) and current.get("value") == value

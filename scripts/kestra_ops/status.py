@@ -9,7 +9,7 @@ from typing import Any
 from kestra_ops.backfills import BackfillState, backfill_id, backfill_state, find_trigger
 from kestra_ops.client import KestraClient
 from kestra_ops.flows_sync import server_sources
-from kestra_ops.kv_sync import kv_type, read_entry
+from kestra_ops.kv_sync import read_entry, same_value
 from kestra_ops.outputs import StackOutputs
 from kestra_ops.changes import same_text
 from kestra_ops.validation import validate_directory
@@ -67,7 +67,7 @@ def kv_rows(client: KestraClient, outputs: StackOutputs | None) -> list[dict[str
             state = "missing"
         elif key not in expected:
             state = "not in outputs"
-        elif entry.get("type") == kv_type(expected[key]) and entry.get("value") == expected[key]:
+        elif same_value(entry, expected[key]):
             state = "in sync"
         else:
             state = "differs"
