@@ -32,10 +32,6 @@ class BackfillState:
     def window(self) -> str:
         return f"{iso(self.spec.start)} .. {iso(self.spec.end)}"
 
-    def describe(self) -> str:
-        name = f"{self.spec.flow_id}/{self.spec.trigger_id} {self.window}"
-        return f"{self.state:9} backfill {name}" + (f" ({self.detail})" if self.detail else "")
-
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
