@@ -13,6 +13,8 @@ from ..props import get, strings
 
 _PUBLIC_MEMBER = re.compile(r"\b(allUsers|allAuthenticatedUsers)\b")
 _PUBLIC_ACLS = frozenset({"publicRead", "publicReadWrite", "authenticatedRead"})
+# Resources granting access: every IAM member/binding/policy, ACL and access-control type (any provider
+# version's), and the dataset, whose `accesses` list grants access too.
 _GRANT_TYPE = re.compile(r"(?i)iam|acl|accesscontrol|datasetaccess")
 
 
@@ -26,7 +28,7 @@ def _public_grantee(path: tuple[str | int, ...], value: str) -> str | None:
 
 
 def validate_no_public_members(args: Any, report_violation: ReportViolation) -> None:
-    if args.resource_type not in t.IAM_GRANTS and not _GRANT_TYPE.search(args.resource_type):
+    if args.resource_type != t.DATASET and not _GRANT_TYPE.search(args.resource_type):
         return
     reported: set[str] = set()
     for path, value in strings(args.props):
