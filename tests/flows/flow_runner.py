@@ -88,8 +88,7 @@ class FlowRun:
         values = {key: item.get("defaults") for key, item in declared.items()}
         values.update(self.inputs)
         for key, item in declared.items():
-            if item["type"] == "SELECT" and not item.get("allowCustomValue") and values[key] not in item["values"]:
-                raise ValueError(f"input {key}={values[key]!r} is not one of {item['values']}")
+            values[key] = _typed_input(key, item, values[key])
         self.context = Context(
             inputs=values,
             variables=self.flow.get("variables", {}),
@@ -134,9 +133,12 @@ class FlowRun:
         self.render(task["message"])
 
     def _if(self, task: Mapping[str, Any]) -> None:
-        # Kestra renders the condition and treats the text "true" (any case) as true
-        branch = "then" if self.render(task["condition"]).strip().lower() == "true" else "else"
-        self._run_tasks(task.get(branch, []))
+        # Kestra takes any rendered text but false, 0, -0 and "" as true; a condition that renders to
+        # anything but true/false is a bug that truthiness would hide, so it fails here
+        condition = self.render(task["condition"]).strip()
+        if condition not in ("true", "false"):
+            raise UnsupportedTask(f"task {task['id']}: condition rendered to {condition!r}, not true/false")
+        self._run_tasks(task.get("then" if condition == "true" else "else", []))
 
     def _subflow(self, task: Mapping[str, Any]) -> None:
         """Kestra's Subflow with wait + transmitFailed: the child runs to its end; its failure fails us."""
@@ -206,6 +208,21 @@ class FlowRun:
             with cursor.copy(statement) as copy, source.open("rb") as data:
                 while chunk := data.read(COPY_CHUNK):
                     copy.write(chunk)
+
+
+def _typed_input(key: str, item: Mapping[str, Any], value: Any) -> Any:
+    """An input value as the flow sees it: Kestra types a BOOL input (a subflow passes rendered text)."""
+    if value is None:
+        if item.get("required", True):
+            raise ValueError(f"input {key} is required and has no value and no default")
+        return None
+    if item["type"] == "SELECT" and not item.get("allowCustomValue") and value not in item["values"]:
+        raise ValueError(f"input {key}={value!r} is not one of {item['values']}")
+    if item["type"] == "BOOL" and not isinstance(value, bool):
+        if str(value).strip().lower() not in ("true", "false"):
+            raise ValueError(f"input {key}={value!r} is not a BOOL")
+        return str(value).strip().lower() == "true"
+    return value
 
 
 def _reject_jdbc_placeholders(task_id: str, statement: str) -> None:

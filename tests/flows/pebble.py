@@ -287,11 +287,11 @@ def _attribute(value: Any, name: str) -> Any:
 
 
 def _truthy(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value == "true"
-    return value is not None and bool(value)
+    """Pebble's `or`/`and`/`not` under Kestra's strict variables: a string is true when not empty (so
+    'false' is true), a number when not zero, null is an error."""
+    if isinstance(value, (bool, int, float, str)):
+        return bool(value)
+    raise UnknownExpression(f"{value!r} used as a boolean (Pebble refuses null and non-scalar values)")
 
 
 def _text(value: Any) -> str:

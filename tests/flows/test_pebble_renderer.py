@@ -75,3 +75,20 @@ def test_an_undefined_value_fails_unless_coalesced(context):
 def test_a_missing_namespace_file_fails(context):
     with pytest.raises(FileNotFoundError):
         render("{{ read('taxi/postgres/purple_prepare.sql') }}", context)
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ("{{ not 'false' }}", "false"),   # a non-empty string is true in Pebble, whatever it says
+    ("{{ not '' }}", "true"),
+    ("{{ not 0 }}", "true"),
+    ("{{ inputs.reload or 'x' }}", "true"),
+])
+def test_booleans_follow_pebble_truthiness(context, template, expected):
+    assert render(template, context) == expected
+
+
+def test_null_used_as_a_boolean_fails_as_in_strict_pebble(context):
+    with pytest.raises(UnknownExpression):
+        render("{{ not null }}", context)
+    with pytest.raises(UnknownExpression):
+        render("{{ kv('NOT_SET', errorOnMissing=false) or true }}", context)
