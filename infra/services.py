@@ -311,9 +311,9 @@ def _pgadmin(settings: Settings, bind_address: str) -> Service:
     )
 
 
-def build_service_set(settings: Settings, bind_address: str | None = None) -> ServiceSet:
-    """The four services. `bind_address` overrides settings.bind_address (a target may need to)."""
-    address = bind_address or settings.bind_address
+def build_service_set(settings: Settings) -> ServiceSet:
+    """The four services, their published ports on settings.bind_address."""
+    address = settings.bind_address
     services = (
         _postgres(KESTRA_POSTGRES, settings.images.postgres, KESTRA_DATABASE, KESTRA_DB_USER,
                   KESTRA_DB_PASSWORD, ports=()),

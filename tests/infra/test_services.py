@@ -78,7 +78,7 @@ def test_only_taxi_postgres_kestra_and_pgadmin_publish_ports_on_the_bind_address
         "kestra": [("127.0.0.1", 8080, 8080)],
         "pgadmin": [("127.0.0.1", 8085, 80)],
     }
-    overridden = build_service_set(parse_settings(raw_config()), bind_address="0.0.0.0")
+    overridden = build_service_set(parse_settings(raw_config(bindAddress="0.0.0.0")))
     assert {p.host_ip for s in overridden.services for p in s.ports} == {"0.0.0.0"}
 
 
