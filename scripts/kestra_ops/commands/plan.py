@@ -55,7 +55,7 @@ def plan(session, stack: str, project_dir: Path | None, policy_config: Path | No
     from kestra_ops.infra_tree import render, settings
     from kestra_policy.offline import PolicyConfigError, Resource, evaluate, load_policy_config
 
-    json_output = json_flag or bool(session is not None and session.options.json_output)
+    json_output = json_flag or session.options.json_output
     project = project_dir.resolve() if project_dir else _project_dir(Path.cwd())
     _check_yaml(project / "Pulumi.yaml", project / f"Pulumi.{stack}.yaml")
     try:
