@@ -26,6 +26,7 @@ from google.protobuf import struct_pb2  # noqa: E402
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc  # noqa: E402
 
 from infra.offline import plan_stack  # noqa: E402
+from kestra_policy import pack  # noqa: E402
 from kestra_policy.offline import Resource, evaluate, urn  # noqa: E402
 
 
@@ -90,7 +91,7 @@ def main() -> None:
     command_s, _ = timed(lambda: subprocess.run([str(REPO / ".venv" / "bin" / "ops"), "plan", options.stack, "--project-dir", str(REPO)],
                                                 capture_output=True, check=False), 3)
 
-    print(f"stack {options.stack}: {len(resources)} resources, 14 policies, median of {options.repeat} runs "
+    print(f"stack {options.stack}: {len(resources)} resources, {len(pack.POLICIES)} policies, median of {options.repeat} runs "
           f"({len(violations)} violations offline, {engine_diagnostics} diagnostics via the engine protocol)\n")
     rows = [("policy check, in-process (ops plan)", offline_s), ("policy check, served over gRPC (engine's way)", engine_s),
             ("offline plan of the program under mocks", plan_s), ("`ops plan` end to end, fresh process", command_s)]
