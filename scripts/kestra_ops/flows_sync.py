@@ -66,8 +66,7 @@ def validate_on_server(client: KestraClient, flows: list[LocalFlow]) -> list[str
     problems: list[str] = []
     warnings: list[str] = []
     for batch in batches:
-        body = "\n---\n".join(flow.source.strip("\n") for flow in batch) + "\n"
-        results = client.query("POST", "/flows/validate", content=body.encode(), headers=YAML)
+        results = client.query("POST", "/flows/validate", content=_multi_document(batch), headers=YAML)
         for result in results.json():
             index = result.get("index", 0)
             file = batch[index].file if 0 <= index < len(batch) else f"flow #{index}"
@@ -93,13 +92,12 @@ def apply_flows(
             else:
                 by_namespace.setdefault(change.namespace, []).append(flow)
     for namespace, batch in sorted(by_namespace.items()):
-        body = "\n---\n".join(flow.source.strip("\n") for flow in batch) + "\n"
         # Re-sending identical sources creates no revision, so a bulk update whose answer was lost is safe to repeat.
         client.write(
             "POST",
             f"/flows/{namespace}",
             params={"delete": "false", "override": "false"},
-            content=body.encode(),
+            content=_multi_document(batch),
             headers=YAML,
             retry_safe=True,
         )
@@ -113,6 +111,11 @@ def apply_flows(
                 if error.status != 404:  # gone already: what we wanted
                     raise
             advance()
+
+
+def _multi_document(flows: list[LocalFlow]) -> bytes:
+    """The body the validate and bulk endpoints take: the sources as one YAML stream."""
+    return ("\n---\n".join(flow.source.strip("\n") for flow in flows) + "\n").encode()
 
 
 def _write_one(client: KestraClient, flow: LocalFlow, action: str) -> None:
