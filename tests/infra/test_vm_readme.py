@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from infra.offline import REPO_ROOT, OfflinePlan, plan_stack
-
-
-@pytest.fixture(scope="module")
-def prod() -> OfflinePlan:
-    return plan_stack("prod")
+from infra.offline import REPO_ROOT
 
 
 def vm_section() -> str:
@@ -21,17 +14,17 @@ def vm_section() -> str:
     return match.group(1)
 
 
-def test_readme_lists_every_output_only_the_vm_target_has(prod, dev_gcp_plan):
-    extra = set(prod.outputs) - set(dev_gcp_plan.outputs)
+def test_readme_lists_every_output_only_the_vm_target_has(prod_plan, dev_gcp_plan):
+    extra = set(prod_plan.outputs) - set(dev_gcp_plan.outputs)
     assert extra  # the tunnel commands at least
     assert sorted(name for name in extra if f"`{name}`" not in vm_section()) == []
 
 
-def test_readme_shows_set_up_tunnel_seed_and_teardown_commands(prod):
+def test_readme_shows_set_up_tunnel_seed_and_teardown_commands(prod_plan):
     section = vm_section()
     for command in ("pulumi up -s prod", "ops seed --stack prod", "pulumi destroy -s prod --exclude-protected",
                     "pulumi config set -s prod protectData false", "kestraStorage gcs",
                     "gcloud services enable", "35.235.240.0/20"):
         assert command in section, command
-    tunnel = prod.outputs["kestra_tunnel_command"].replace("replace-with-your-project", "my-project")
+    tunnel = prod_plan.outputs["kestra_tunnel_command"].replace("replace-with-your-project", "my-project")
     assert tunnel.replace(" --zone", " \\\n  --zone") in section
