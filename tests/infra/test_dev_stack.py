@@ -131,10 +131,11 @@ def test_generated_passwords_reach_the_containers_and_outputs(plan):
 
 
 def test_secret_inputs_are_marked_secret(plan):
-    for container in plan.of_type(CONTAINER):
-        if container.name in {"local-kestra", "local-kestra-postgres", "local-taxi-postgres",
-                              "local-pgadmin"}:
-            assert "envs" in container.secret_inputs, container.name
+    containers = plan.of_type(CONTAINER)
+    assert {container.name for container in containers} == {
+        "local-kestra", "local-kestra-postgres", "local-taxi-postgres", "local-pgadmin"}
+    for container in containers:  # each gets a password in its environment
+        assert "envs" in container.secret_inputs, container.name
     assert "uploads" in plan.named("local-pgadmin").secret_inputs
 
 
