@@ -23,13 +23,10 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _at(inputs: Mapping[str, Any], *path: str | int) -> Any:
+def _at(inputs: Mapping[str, Any], *path: str) -> Any:
     value: Any = inputs
     for key in path:
-        if isinstance(key, int):
-            value = value[key] if isinstance(value, list) and len(value) > key else None
-        else:
-            value = value.get(key) if isinstance(value, Mapping) else None
+        value = value.get(key) if isinstance(value, Mapping) else None
     return value
 
 
@@ -82,7 +79,7 @@ def _keys(*path: str) -> Callable[[Mapping[str, Any]], str | None]:
     return show
 
 
-Setting = tuple[str, "tuple[str | int, ...] | Callable[[Mapping[str, Any]], str | None]"]
+Setting = tuple[str, "tuple[str, ...] | Callable[[Mapping[str, Any]], str | None]"]
 
 SETTINGS: dict[str, Sequence[Setting]] = {
     "gcp:storage/bucket:Bucket": [("location", ("location",)), ("uniformAccess", ("uniformBucketLevelAccess",)),
