@@ -1,7 +1,8 @@
-"""The checks a real Kestra server makes on a flow source (parse, ids, tasks, triggers, cron)."""
+"""The checks a real Kestra server makes on a flow source (parse, ids, tasks, inputs, triggers, cron)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -10,8 +11,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from croniter import croniter
 
+from tests.kestra_emulator.spec import kestra_spec
+
 FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
 NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+INPUT_ID = re.compile(r"[a-zA-Z0-9][.a-zA-Z0-9_-]*")
 TASK_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
 PLUGIN_TYPE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$")
 # Kestra 1.0 reserves these flow ids: they collide with the UI's and API's own routes.
@@ -81,7 +85,40 @@ def flow_violations(flow: dict[str, Any], *, reserved_ids: bool) -> list[tuple[s
     duplicates = sorted(task_id for task_id, count in seen.items() if count > 1)
     if duplicates:
         violations.append(("tasks", f"Duplicate task id with name [{', '.join(duplicates)}]"))
+    violations.extend(_input_violations(flow.get("inputs")))
     violations.extend(_trigger_violations(flow.get("triggers")))
+    return violations
+
+
+@functools.cache
+def _input_types() -> frozenset[str]:
+    return frozenset(kestra_spec().document["components"]["schemas"]["Type"]["enum"])
+
+
+def _input_violations(inputs: Any) -> list[tuple[str, str]]:
+    """Kestra's Input model: an id matching its pattern, a type of its `Type` enum, ids unique."""
+    if inputs is None:
+        return []
+    if not isinstance(inputs, list):
+        return [("inputs", "must be a list of inputs")]
+    violations: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for index, declared in enumerate(inputs):
+        where = f"inputs[{index}]"
+        if not isinstance(declared, dict):
+            violations.append((where, "must be an input object"))
+            continue
+        input_id, input_type = declared.get("id"), declared.get("type")
+        if not isinstance(input_id, str) or not input_id:
+            violations.append((f"{where}.id", "must not be null"))
+        elif not INPUT_ID.fullmatch(input_id):
+            violations.append((f"{where}.id", f"must match \"{INPUT_ID.pattern}\""))
+        elif input_id in seen:
+            violations.append(("inputs", f"Duplicate input id with name [{input_id}]"))
+        else:
+            seen.add(input_id)
+        if input_type not in _input_types():
+            violations.append((f"{where}.type", f"Invalid input type '{input_type}'"))
     return violations
 
 

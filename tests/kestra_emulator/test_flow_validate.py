@@ -34,6 +34,11 @@ def test_a_valid_flow_has_no_constraints(api: httpx.Client) -> None:
     ("id: x\nnamespace: zoomcamp\n", "tasks"),
     ("id: x\nnamespace: zoomcamp\ntasks:\n  - id: a\n", "type"),
     (flow_source("x", extra="unknownKey: 1\n"), "Unrecognized field"),
+    (flow_source("x", extra="inputs:\n  - id: taxi\n    type: TEXT\n"), "inputs[0].type"),
+    (flow_source("x", extra="inputs:\n  - type: STRING\n"), "inputs[0].id"),
+    (flow_source("x", extra="inputs:\n  - id: two words\n    type: STRING\n"), "inputs[0].id"),
+    (flow_source("x", extra="inputs:\n  - id: a\n    type: STRING\n  - id: a\n    type: INT\n"),
+     "Duplicate input id"),
     (flow_source("pause"), "reserved"),
     (flow_source("ok", extra=SCHEDULE.format(cron="0 9 32 * *")), "cron"),
     # Six or seven fields are seconds and year to croniter, but not to Kestra's UNIX cron parser.
