@@ -1,11 +1,9 @@
--- Builds the month as a table of its own, then makes it the final table's partition for this file:
--- no load writes into an index shared with other months, and the month's unique index is built once,
--- after its rows are in (one sort instead of an index insert per row). The row id is the md5 of the
--- whole CSV record (every field in file order, comma-joined): rows that differ in any field are
--- different trips, and a row repeated in the file is kept once (DISTINCT ON). Loads of the same file
--- take turns on an advisory lock, and the later one replaces the earlier one's partition. Only the last
--- statements touch the final table: ATTACH PARTITION takes a lock that lets reads and other months'
--- loads go on, while dropping a month's old partition (a re-load of a changed file) locks it briefly.
+-- Builds the month as a table of its own, which attach_month.sql (run next, in the same transaction)
+-- makes the final table's partition for this file: no load writes into an index shared with other
+-- months. The row id is the md5 of the whole CSV record (every field in file order, comma-joined): rows
+-- that differ in any field are different trips, and a row repeated in the file is kept once (DISTINCT
+-- ON). Loads of the same file take turns on an advisory lock, and the later one replaces the earlier
+-- one's partition.
 SET LOCAL work_mem = '256MB';
 SELECT pg_advisory_xact_lock(hashtext('zoomcamp taxi load'), hashtext('{{ render(vars.file) }}'));
 CREATE TABLE public.{{ render(vars.new_partition) }} AS
@@ -46,20 +44,3 @@ FROM (
     OFFSET 0  -- computed once: keeps the planner from copying the md5 into the join and the output
 ) AS s
 ORDER BY s.row_id;
-ALTER TABLE public.{{ render(vars.new_partition) }}
-    ALTER COLUMN unique_row_id SET NOT NULL,
-    ALTER COLUMN filename SET NOT NULL,
-    ADD CONSTRAINT {{ render(vars.new_partition) }}_file CHECK (filename = '{{ render(vars.file) }}'),
-    ADD CONSTRAINT {{ render(vars.new_partition) }}_row_id PRIMARY KEY (unique_row_id);
-INSERT INTO public.taxi_loads (filename, rows_in_file, rows_loaded, fingerprint)
-SELECT '{{ render(vars.file) }}', count(*), (SELECT count(*) FROM public.{{ render(vars.new_partition) }}),
-    sum(hash_record_extended(s, 0))
-FROM {{ render(vars.staging_table) }} AS s
-ON CONFLICT (filename) DO UPDATE SET rows_in_file = excluded.rows_in_file, rows_loaded = excluded.rows_loaded,
-    fingerprint = excluded.fingerprint, loaded_at = now();
-DROP TABLE {{ render(vars.staging_table) }};
-DROP TABLE IF EXISTS public.{{ render(vars.partition) }};
-ALTER TABLE public.{{ render(vars.new_partition) }} RENAME TO {{ render(vars.partition) }};
-ALTER TABLE public.{{ render(vars.partition) }} RENAME CONSTRAINT {{ render(vars.new_partition) }}_file TO {{ render(vars.partition) }}_file;
-ALTER INDEX public.{{ render(vars.new_partition) }}_row_id RENAME TO {{ render(vars.partition) }}_row_id;
-ALTER TABLE {{ render(vars.table) }} ATTACH PARTITION public.{{ render(vars.partition) }} FOR VALUES IN ('{{ render(vars.file) }}');
