@@ -13,9 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import PROJECT_ROOT, running_in_ci
+from tests.conftest import PROJECT_ROOT
+from tests.infra.validators import missing_tool
 
 BOOT_SCRIPT = PROJECT_ROOT / "infra" / "vm" / "boot.sh"
 TOKEN = "ya29.stub-access-token-0123456789"
@@ -174,10 +173,7 @@ def require_tool(name: str) -> str:
     path = shutil.which(name)
     if path:
         return path
-    reason = f"{name} not installed (the boot script uses it; Debian package {name})"
-    if running_in_ci():
-        pytest.fail(f"required in CI: {reason}")
-    pytest.skip(reason)
+    missing_tool(f"{name} not installed (the boot script uses it; Debian package {name})")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import jsonschema
 import pytest
@@ -24,14 +25,18 @@ class ValidatorResult:
     output: str
 
 
+def missing_tool(reason: str) -> NoReturn:
+    """Skip the test (laptop) or fail it (CI), naming the tool it lacks."""
+    if running_in_ci():
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
 def require_validator(path: Path, install_hint: str) -> Path:
     """Return the validator's executable, or skip (laptop) / fail (CI) naming what is missing."""
     if path.is_file():
         return path
-    reason = f"validator {path} not found; {install_hint}"
-    if running_in_ci():
-        pytest.fail(f"required in CI: {reason}")
-    pytest.skip(reason)
+    missing_tool(f"validator {path} not found; {install_hint}")
 
 
 def compose_binary() -> Path:
