@@ -33,8 +33,8 @@ def test_a_valid_directory_yields_its_flows_and_namespace_files(project_flows: P
 def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
     report = validate(tmp_path, {"zoomcamp/bad.yaml": "id: bad\nnamespace: zoomcamp\ntasks:\n  - id: [unclosed\n"})
     message = only_error(report)
-    assert message.startswith(f"{tmp_path / 'flows' / 'zoomcamp' / 'bad.yaml'}:") and "invalid YAML" in message
-    assert ":5:" in message or ":4:" in message
+    # The unclosed `[` is found at the end of the stream (line 5), by libyaml and pure-Python PyYAML alike.
+    assert message.startswith(f"{tmp_path / 'flows' / 'zoomcamp' / 'bad.yaml'}:5: invalid YAML"), message
 
 
 def test_duplicate_yaml_key_is_an_error_with_both_lines(tmp_path: Path) -> None:
