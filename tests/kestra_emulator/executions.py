@@ -30,7 +30,8 @@ def check_inputs(flow: StoredFlow, inputs: dict[str, Any], *, strict: bool = Tru
         if input_id in inputs:
             value = inputs[input_id]
             values = declared.get("values")
-            if strict and declared.get("type") in ("SELECT", "ENUM") and values and value not in values:
+            if (strict and declared.get("type") in ("SELECT", "ENUM") and values and value not in values
+                    and not declared.get("allowCustomValue")):
                 raise ApiError(422, f"Invalid input for `{input_id}`, it must match the values `{values}`")
             resolved[input_id] = value
         elif declared.get("defaults") is not None:

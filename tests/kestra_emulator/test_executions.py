@@ -39,6 +39,15 @@ def test_an_input_outside_its_select_values_is_422(flow: httpx.Client, kestra_em
     assert kestra_emulator.executions == []
 
 
+def test_a_select_with_allow_custom_value_takes_a_value_outside_its_list(api: httpx.Client,
+                                                                         kestra_emulator: KestraEmulator) -> None:
+    custom = SCHEDULED.replace("    defaults: yellow\n", "    defaults: yellow\n    allowCustomValue: true\n")
+    assert custom != SCHEDULED
+    assert api.post("/flows", content=custom, headers=YAML).status_code == 200
+    assert api.post("/executions/zoomcamp/taxi", files={"taxi": (None, "blue")}).status_code == 200
+    assert [run["inputs"] for run in kestra_emulator.executions] == [{"taxi": "blue"}]
+
+
 def test_a_disabled_flow_is_409(api: httpx.Client, kestra_emulator: KestraEmulator) -> None:
     api.post("/flows", content=SCHEDULED + "disabled: true\n", headers=YAML)
     assert api.post("/executions/zoomcamp/taxi", files={"taxi": (None, "green")}).status_code == 409
