@@ -1,10 +1,6 @@
--- The final table, partitioned by file: each load builds its month as a table and attaches it (see
--- <taxi>_merge.sql). Once it exists, CREATE ... IF NOT EXISTS skips it without locking it. Then the
--- load log (rows in the file, rows kept, and an order-independent checksum of the file's records that
--- lets a forced re-load of an unchanged file stop after its COPY), and this execution's own staging
--- table. The advisory lock serialises the CREATE ... IF NOT EXISTS of parallel first runs (a
--- backfill), which would otherwise race on the catalog (released when this task commits).
-SELECT pg_advisory_xact_lock(hashtext('zoomcamp taxi tables'));
+-- Runs after load_log.sql, under its advisory lock. The final table, partitioned by file: each load
+-- builds its month as a table and attaches it (see <taxi>_merge.sql). Once it exists, CREATE ... IF NOT
+-- EXISTS skips it without locking it. Then this execution's own staging table.
 CREATE TABLE IF NOT EXISTS {{ render(vars.table) }} (
     unique_row_id          uuid NOT NULL,
     filename               text NOT NULL,
@@ -27,13 +23,6 @@ CREATE TABLE IF NOT EXISTS {{ render(vars.table) }} (
     total_amount           double precision,
     congestion_surcharge   double precision
 ) PARTITION BY LIST (filename);
-CREATE TABLE IF NOT EXISTS public.taxi_loads (
-    filename      text PRIMARY KEY,
-    rows_in_file  bigint NOT NULL,
-    rows_loaded   bigint NOT NULL,
-    fingerprint   numeric NOT NULL,
-    loaded_at     timestamptz NOT NULL DEFAULT now()
-);
 DROP TABLE IF EXISTS {{ render(vars.staging_table) }};
 CREATE UNLOGGED TABLE {{ render(vars.staging_table) }} (
     VendorID               text,
