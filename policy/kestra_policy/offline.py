@@ -133,6 +133,11 @@ def evaluate(
     resources = list(resources)
     config = config or {}
     by_urn = {urn(stack, r): r for r in resources}
+    # Each resource as the engine hands it to a policy, built once and shared: rules only read it.
+    stack_resources = [
+        PolicyResource(r.type, unknown_checking_proxy(dict(r.props)), urn(stack, r), r.name, _options(r), None, None, [], {})
+        for r in resources
+    ]
     violations: list[Violation] = []
     with judging(stack):
         for policy in policies:
@@ -150,17 +155,11 @@ def evaluate(
                 return report_violation
 
             if isinstance(policy, ResourceValidationPolicy):
-                for resource in resources:
-                    args = ResourceValidationArgs(resource.type, unknown_checking_proxy(dict(resource.props)),
-                                                  urn(stack, resource), resource.name, _options(resource), None,
+                for resource, seen in zip(resources, stack_resources):
+                    args = ResourceValidationArgs(seen.resource_type, seen.props, seen.urn, seen.name, seen.opts, None,
                                                   dict(settings.properties))
                     _run(policy, args, report(resource), violations, resource)
             elif isinstance(policy, StackValidationPolicy):
-                stack_resources = [
-                    PolicyResource(r.type, unknown_checking_proxy(dict(r.props)), urn(stack, r), r.name, _options(r), None,
-                                   None, [], {})
-                    for r in resources
-                ]
                 _run(policy, StackValidationArgs(stack_resources, dict(settings.properties)), report(None), violations, None)
     return violations
 
