@@ -114,15 +114,16 @@ def test_jdbc_query_tasks_hold_one_statement_and_queries_hold_the_rest():
     for flow in flows().values():
         for task in tasks(flow):
             if task["type"] == "io.kestra.plugin.jdbc.postgresql.Query":
-                assert len(split_statements(task["sql"])) == 1, task["id"]
+                # a namespace file the task reads by a literal path counts with its statements
+                sql = re.sub(r"read\('([^']+)'\)", lambda m: (NAMESPACE_DIR / "files" / m[1]).read_text(), task["sql"])
+                assert len(split_statements(sql)) == 1, task["id"]
 
 
 @pytest.mark.parametrize("sql_file", SQL_FILES, ids=lambda path: path.name)
 def test_sql_files_split_into_statements_the_way_kestra_splits_them(sql_file: Path):
     text = sql_file.read_text()
-    for line in text.splitlines():
-        if line.lstrip().startswith("--"):
-            assert ";" not in line and "?" not in line, f"{sql_file.name}: {line}"
+    for comment in re.findall(r"--.*", text):  # whole-line and trailing comments
+        assert ";" not in comment, f"{sql_file.name}: {comment}"
     assert "?" not in text  # Kestra prepares each statement: '?' would be a JDBC parameter
     assert "$$" not in text  # a function body would be cut at its first ';'
     if "bigquery" in sql_file.parts:
