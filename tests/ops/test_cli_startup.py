@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 HEAVY = ("httpx", "rich", "yaml", "croniter", "pulumi", "infra")
+COMMANDS = ("wait", "seed-flows", "seed-kv", "seed-backfills", "seed", "status", "plan")
 
 
 def test_help_lists_every_command_without_heavy_imports() -> None:
@@ -19,11 +20,11 @@ def test_help_lists_every_command_without_heavy_imports() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     *help_text, loaded = done.stdout.splitlines()
     assert json.loads(loaded) == []
-    for command in ("wait", "seed-flows", "seed-kv", "seed-backfills", "seed", "status"):
+    for command in COMMANDS:
         assert any(line.strip().startswith(command + " ") for line in help_text), command
 
 
 def test_every_command_help_shows_an_example(run_ops) -> None:
-    for command in ("wait", "seed-flows", "seed-kv", "seed-backfills", "seed", "status"):
+    for command in COMMANDS:
         result = run_ops(command, "--help")
         assert result.exit_code == 0 and "Example:  ops " in result.stdout, command
