@@ -86,6 +86,14 @@ def entries(value: Any) -> list[tuple[str, Any]]:
     return [(key, _child(value, key)) for key in list(value)]
 
 
+def metadata_texts(instance_props: Any) -> list[tuple[str, str]]:
+    """(where, text) of an instance's startup script and metadata values known as strings: what anyone with
+    compute.instances.get reads, and where the VM target puts its compose file."""
+    texts = [("metadataStartupScript", get(instance_props, "metadataStartupScript"))]
+    texts += [(f"metadata.{key}", value) for key, value in entries(get(instance_props, "metadata"))]
+    return [(where, text) for where, text in texts if isinstance(text, str)]
+
+
 def strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Every known string nested in `value`, with its path."""
     value = _known(value)

@@ -8,7 +8,7 @@ from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationP
 from .. import types as t
 from ..config import boolean, schema, setting, string_list
 from ..images import compose_images, unpinned_reason
-from ..props import UNKNOWN, as_bool, as_int, elements, entries, get
+from ..props import UNKNOWN, as_bool, as_int, elements, get, metadata_texts
 
 images_schema = schema(
     movingTags=string_list(["latest"], "Tags that move and so do not pin an image."),
@@ -22,9 +22,7 @@ def _image_references(args: Any) -> list[tuple[str, str]]:
     if args.resource_type == t.CONTAINER:
         return [("image", get(args.props, "image"))]
     if args.resource_type in (t.INSTANCE, t.INSTANCE_TEMPLATE):
-        texts = [("metadataStartupScript", get(args.props, "metadataStartupScript"))]
-        texts += [(f"metadata.{key}", value) for key, value in entries(get(args.props, "metadata"))]
-        return [(f"{where} (compose)", ref) for where, text in texts if isinstance(text, str) for ref in compose_images(text)]
+        return [(f"{where} (compose)", ref) for where, text in metadata_texts(args.props) for ref in compose_images(text)]
     return []
 
 

@@ -8,7 +8,7 @@ from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationP
 
 from .. import types as t
 from ..config import integer, schema, setting, string_list
-from ..props import entries, elements, get
+from ..props import elements, get, metadata_texts
 from ..secret_scan import Finding, env_findings, key_material, literal_secrets
 
 secrets_schema = schema(
@@ -19,13 +19,10 @@ secrets_schema = schema(
 
 
 def _metadata_findings(props: Any) -> list[Finding]:
-    texts = [("metadataStartupScript", get(props, "metadataStartupScript"))]
-    texts += [(f"metadata.{key}", value) for key, value in entries(get(props, "metadata"))]
     findings: list[Finding] = []
-    for where, text in texts:
-        if isinstance(text, str):
-            findings += key_material(text, where)
-            findings += literal_secrets(text, where, accept_generated=False, min_length=0)
+    for where, text in metadata_texts(props):
+        findings += key_material(text, where)
+        findings += literal_secrets(text, where, accept_generated=False, min_length=0)
     return findings
 
 
