@@ -78,4 +78,4 @@ def load_documents(text: str) -> list[Any]:
 
 def load_plain(text: str) -> Any:
     """A fast load without line tracking, for sources read back from the server."""
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return yaml.load(text, Loader=_Base)
