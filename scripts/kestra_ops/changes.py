@@ -8,9 +8,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from kestra_ops.errors import KestraError
+
+if TYPE_CHECKING:
+    from kestra_ops.kv_sync import KvChange
 
 ACTIONS = ("create", "update", "delete", "unchanged")
 Content = TypeVar("Content")
@@ -56,9 +59,10 @@ def plan_changes(
     return changes
 
 
-def counts(changes: tuple[Change, ...] | list[Change]) -> dict[str, int]:
+def counts(changes: Iterable[Change | KvChange], actions: tuple[str, ...] = ACTIONS) -> dict[str, int]:
+    """How many changes take each action, in the order of `actions`."""
     tally = Counter(change.action for change in changes)
-    return {action: tally.get(action, 0) for action in ACTIONS}
+    return {action: tally.get(action, 0) for action in actions}
 
 
 def same_text(local: str, remote: str) -> bool:

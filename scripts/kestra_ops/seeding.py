@@ -70,10 +70,9 @@ def seed_kv(session: Session, client: KestraClient, *, dry_run: bool) -> dict[st
     if not dry_run:
         with session.reporter.progress(sum(c.action != "unchanged" for c in changes), "Seeding KV") as advance:
             apply_kv(client, namespace, entries, changes, advance)
-    tally = {action: sum(c.action == action for c in changes) for action in ("create", "update", "unchanged")}
     return {
         "namespace": namespace,
-        "kv": tally,
+        "kv": counts(changes, ("create", "update", "unchanged")),
         "keys": [{"key": c.key, "type": c.type, "action": c.action} for c in changes],
     }
 
