@@ -61,16 +61,14 @@ def month_url(taxi: str, year: str, month: str, base: str = DEFAULT_BASE_URL) ->
     return f"{base}/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz"
 
 
-def run_month(conninfo: dict, taxi: str, year: str, month: str, csv: Path, *, reload: bool = False,
-              flow_id: str = "02_postgres_taxi", **extra) -> FlowRun:
+def run_month(conninfo: dict, taxi: str, year: str, month: str, csv: Path, *, reload: bool = False) -> FlowRun:
     """Run 02_postgres_taxi for one month whose download is `csv`."""
     run = FlowRun(
-        flow=load_flow(flow_id),
+        flow=load_flow("02_postgres_taxi"),
         inputs={"taxi": taxi, "year": year, "month": month, "reload": reload},
         execution_id=f"TestExec{next(_execution_ids)}Ab",
         conninfo=conninfo,
         fetch=files_by_url({month_url(taxi, year, month): csv}),
-        **extra,
     )
     run.run()
     return run
