@@ -71,19 +71,31 @@ def _config_string(value: Any) -> str:
     return json.dumps(value)
 
 
+class StackFileError(ValueError):
+    """A project or stack file that is missing or not YAML; the message names the file."""
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StackFileError(f"{path}: no such file") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise StackFileError(f"{path}: not valid YAML{where}") from None
+
+
 def load_stack_config(stack: str, project_dir: Path = REPO_ROOT,
                       overrides: Mapping[str, str] | None = None) -> tuple[dict[str, str], set[str]]:
     """(config key -> string value, secret keys), keys without the project prefix."""
-    project_file = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
-    declared = project_file.get("config") or {}
+    declared = (_read_yaml(project_dir / "Pulumi.yaml") or {}).get("config") or {}
     values = {key: _config_string(spec["default"]) for key, spec in declared.items()
               if isinstance(spec, dict) and "default" in spec}
     secret: set[str] = set()
 
     stack_path = project_dir / f"Pulumi.{stack}.yaml"
-    if not stack_path.is_file():
-        raise FileNotFoundError(f"{stack_path}: no such stack file")
-    stack_config = (yaml.safe_load(stack_path.read_text()) or {}).get("config") or {}
+    stack_config = (_read_yaml(stack_path) or {}).get("config") or {}
     for full_key, value in stack_config.items():
         namespace, _, key = str(full_key).rpartition(":")
         if namespace != PROJECT:

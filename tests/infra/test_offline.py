@@ -7,7 +7,7 @@ import shutil
 import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 
-from infra.offline import REPO_ROOT, SECURE_STAND_IN, load_stack_config, plan_stack
+from infra.offline import REPO_ROOT, SECURE_STAND_IN, StackFileError, load_stack_config, plan_stack
 from infra.settings import ConfigError
 
 
@@ -107,8 +107,14 @@ def test_provider_config_in_a_stack_file_is_left_to_the_provider(project_dir):
 
 
 def test_missing_stack_file_is_reported_by_path(project_dir):
-    with pytest.raises(FileNotFoundError, match="Pulumi.nope.yaml"):
+    with pytest.raises(StackFileError, match=r"Pulumi\.nope\.yaml: no such file$"):
         plan_stack("nope", project_dir)
+
+
+def test_malformed_stack_file_is_reported_by_path_and_line(project_dir):
+    (project_dir / "Pulumi.broken.yaml").write_text("config:\n  kestra-stack:target: docker\n   bad: [\n")
+    with pytest.raises(StackFileError, match=r"Pulumi\.broken\.yaml: not valid YAML \(line 3\)$"):
+        plan_stack("broken", project_dir)
 
 
 def test_password_marked_secret_by_the_engine_environment_is_accepted(project_dir, monkeypatch):

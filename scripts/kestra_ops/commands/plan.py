@@ -13,21 +13,6 @@ import click
 from kestra_ops.errors import OpsError
 
 
-def _check_yaml(*paths: Path) -> None:
-    """A malformed project or stack file, named, before the program runs into it."""
-    import yaml
-
-    for path in paths:
-        try:
-            yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise OpsError(f"{path}: no such file") from None
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
-            raise OpsError(f"{path}: not valid YAML{where}") from None
-
-
 def _project_dir(start: Path) -> Path:
     for directory in (start, *start.parents):
         if (directory / "Pulumi.yaml").is_file():
@@ -50,19 +35,18 @@ def plan(session, stack: str, project_dir: Path | None, policy_config: Path | No
     Example:  ops plan prod
               ops plan dev --policy-config policy-config.json --json
     """
-    from infra.offline import plan_stack
+    from infra.offline import StackFileError, plan_stack
     from infra.settings import ConfigError
     from kestra_ops.infra_tree import render, settings
     from kestra_policy.offline import PolicyConfigError, Resource, evaluate, load_policy_config
 
     json_output = json_flag or session.options.json_output
     project = project_dir.resolve() if project_dir else _project_dir(Path.cwd())
-    _check_yaml(project / "Pulumi.yaml", project / f"Pulumi.{stack}.yaml")
     try:
         config = load_policy_config(policy_config) if policy_config else {}
         with contextlib.redirect_stdout(sys.stderr):  # the program's prints must not mix with the plan
             planned = plan_stack(stack, project)
-    except (ConfigError, PolicyConfigError) as error:
+    except (ConfigError, StackFileError, PolicyConfigError) as error:
         raise OpsError(str(error)) from None
 
     resources = [Resource(r.type, r.name, r.inputs, r.parent) for r in planned.resources]
