@@ -2,13 +2,34 @@
 -- makes the final table's partition for this file: no load writes into an index shared with other
 -- months. The row id is the md5 of the whole CSV record (every field in file order, comma-joined): rows
 -- that differ in any field are different trips, and a row repeated in the file is kept once (DISTINCT
--- ON). Loads of the same file take turns on an advisory lock, and the later one replaces the earlier
--- one's partition.
+-- ON). A plain SELECT from staging lets PostgreSQL plan CREATE TABLE AS in parallel: workers compute the
+-- md5s and casts and sort their share, the leader merges and writes (a subquery with OFFSET or LIMIT
+-- would keep it to one process). Loads of the same file take turns on an advisory lock, and the later
+-- one replaces the earlier one's partition.
 SET LOCAL work_mem = '256MB';
 SELECT pg_advisory_xact_lock(hashtext('zoomcamp taxi load'), hashtext('{{ render(vars.file) }}'));
 CREATE TABLE public.{{ render(vars.new_partition) }} AS
-SELECT DISTINCT ON (s.row_id)
-    s.row_id AS unique_row_id,
+SELECT DISTINCT ON (unique_row_id)
+    md5(
+        coalesce(VendorID, '') || ',' ||
+        coalesce(tpep_pickup_datetime, '') || ',' ||
+        coalesce(tpep_dropoff_datetime, '') || ',' ||
+        coalesce(passenger_count, '') || ',' ||
+        coalesce(trip_distance, '') || ',' ||
+        coalesce(RatecodeID, '') || ',' ||
+        coalesce(store_and_fwd_flag, '') || ',' ||
+        coalesce(PULocationID, '') || ',' ||
+        coalesce(DOLocationID, '') || ',' ||
+        coalesce(payment_type, '') || ',' ||
+        coalesce(fare_amount, '') || ',' ||
+        coalesce(extra, '') || ',' ||
+        coalesce(mta_tax, '') || ',' ||
+        coalesce(tip_amount, '') || ',' ||
+        coalesce(tolls_amount, '') || ',' ||
+        coalesce(improvement_surcharge, '') || ',' ||
+        coalesce(total_amount, '') || ',' ||
+        coalesce(congestion_surcharge, '')
+    )::uuid AS unique_row_id,
     '{{ render(vars.file) }}'::text AS filename,
     VendorID::integer, tpep_pickup_datetime::timestamp, tpep_dropoff_datetime::timestamp,
     passenger_count::integer, trip_distance::double precision, RatecodeID::integer,
@@ -17,28 +38,5 @@ SELECT DISTINCT ON (s.row_id)
     tip_amount::double precision, tolls_amount::double precision,
     improvement_surcharge::double precision, total_amount::double precision,
     congestion_surcharge::double precision
-FROM (
-    SELECT md5(
-            coalesce(VendorID, '') || ',' ||
-            coalesce(tpep_pickup_datetime, '') || ',' ||
-            coalesce(tpep_dropoff_datetime, '') || ',' ||
-            coalesce(passenger_count, '') || ',' ||
-            coalesce(trip_distance, '') || ',' ||
-            coalesce(RatecodeID, '') || ',' ||
-            coalesce(store_and_fwd_flag, '') || ',' ||
-            coalesce(PULocationID, '') || ',' ||
-            coalesce(DOLocationID, '') || ',' ||
-            coalesce(payment_type, '') || ',' ||
-            coalesce(fare_amount, '') || ',' ||
-            coalesce(extra, '') || ',' ||
-            coalesce(mta_tax, '') || ',' ||
-            coalesce(tip_amount, '') || ',' ||
-            coalesce(tolls_amount, '') || ',' ||
-            coalesce(improvement_surcharge, '') || ',' ||
-            coalesce(total_amount, '') || ',' ||
-            coalesce(congestion_surcharge, '')
-        )::uuid AS row_id, *
-    FROM {{ render(vars.staging_table) }}
-    OFFSET 0  -- computed once: keeps the planner from copying the md5 into the join and the output
-) AS s
-ORDER BY s.row_id;
+FROM {{ render(vars.staging_table) }}
+ORDER BY unique_row_id;
