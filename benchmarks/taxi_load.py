@@ -5,8 +5,9 @@
 Generates a green month of real size (630,918 rows, like 2019-01) and a yellow month (7,667,792 rows
 like 2019-01, times --yellow-fraction), then loads each
   * through 02_postgres_taxi exactly as the flow runs it (tests/flows/flow_runner.py: the flow's
-    rendered SQL, its CopyIn statement), first load, a forced re-load of the same file (reload=true:
-    download, COPY and the comparison that finds it unchanged) and a plain re-run (skipped), and
+    rendered SQL, its CopyIn statement, the extract task's md5sum of the file; the download itself is
+    left out on both sides), first load, a forced re-load of the same file (reload=true: the file's
+    md5 is the recorded one, so the flow stops before its COPY) and a plain re-run (skipped), and
   * through the course's approach: COPY into a shared monthly staging table, an UPDATE adding an
     md5 row id and the filename, a MERGE into the final table without an index,
 each on a fresh database of the same server, and prints the times (the best of --repeat runs).

@@ -2,15 +2,19 @@
 
 Every task type the Postgres flows use is handled as its Kestra plugin does (see each method);
 anything else raises, so a flow that grows a new task type fails its tests until this runner is
-taught it. The download step is the only stand-in: its rendered command is parsed and the URL it
-would fetch is handed to `fetch`, which returns a local CSV (the tests' real samples or a generated
-month).
+taught it. The download is the only stand-in: the shell task's rendered command must start with the
+flow's `wget … && gunzip …`, whose URL is handed to `fetch`, which returns a local CSV (the tests' real
+samples or a generated month); the rest of the command runs for real with /bin/sh in a working
+directory holding that CSV, and its `::{"outputs": …}::` lines become the task's vars, as in Kestra.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -27,11 +31,18 @@ COPY_CHUNK = 1 << 20
 # Kestra's Queries task splits the rendered SQL with this regex before executing the pieces
 # in one transaction (plugin-jdbc AbstractJdbcQueries).
 KESTRA_STATEMENT_SPLIT = re.compile(r";[^']")
-DOWNLOAD_COMMAND = re.compile(r'wget -qO "(?P<gz>[^"]+\.csv\.gz)" "(?P<url>[^"]+)" && gunzip "(?P=gz)"')
+DOWNLOAD_COMMAND = re.compile(r'wget -qO "(?P<gz>[^"]+\.csv\.gz)" "(?P<url>[^"]+)" && gunzip "(?P=gz)"'
+                              r'(?: && (?P<rest>.+))?', re.DOTALL)
+# a script task's stdout line that sets outputs (Kestra's `::{"outputs": {...}}::` convention)
+OUTPUTS_LINE = re.compile(r"::(\{.*\})::")
 
 
 class UnsupportedTask(ValueError):
     """The flow uses a task type or property this runner does not emulate."""
+
+
+class TaskFailed(RuntimeError):
+    """A task failed as it would fail in Kestra (here: a shell command exiting non-zero)."""
 
 
 def load_flow(flow_id: str) -> dict[str, Any]:
@@ -81,6 +92,7 @@ class FlowRun:
 
     def __post_init__(self) -> None:
         self.renderer = Renderer()
+        self._scratch: tempfile.TemporaryDirectory | None = None
         declared = {item["id"]: item for item in self.flow.get("inputs", [])}
         unknown = set(self.inputs) - set(declared)
         if unknown:
@@ -106,7 +118,12 @@ class FlowRun:
         try:
             self._run_tasks(self.flow["tasks"])
         finally:
-            self._run_tasks(self.flow.get("finally", []))
+            try:
+                self._run_tasks(self.flow.get("finally", []))
+            finally:
+                if self._scratch is not None:
+                    self._scratch.cleanup()
+                    self._scratch = None
 
     def _run_tasks(self, tasks: list[Mapping[str, Any]]) -> None:
         for task in tasks:
@@ -197,8 +214,28 @@ class FlowRun:
             raise UnsupportedTask(f"task {task['id']}: not the download command this runner knows: {command}")
         shlex.split(command)  # the shell must be able to parse it
         self.fetched_urls.append(match["url"])
+        workdir = Path(tempfile.mkdtemp(prefix=f"{task['id']}-", dir=self._workdir()))
         csv_name = match["gz"].removesuffix(".gz")
-        self.context.outputs[task["id"]] = {"outputFiles": {csv_name: str(self.fetch(match["url"]))}}
+        (workdir / csv_name).symlink_to(Path(self.fetch(match["url"])).resolve())
+        variables = {}
+        if match["rest"]:
+            done = subprocess.run(["/bin/sh", "-c", match["rest"]], cwd=workdir, capture_output=True, text=True,
+                                  timeout=600)
+            if done.returncode != 0:
+                raise TaskFailed(f"task {task['id']}: the command failed ({done.returncode}): {done.stderr}")
+            for line in done.stdout.splitlines():
+                if found := OUTPUTS_LINE.fullmatch(line.strip()):
+                    variables.update(json.loads(found[1]).get("outputs", {}))
+        self.context.outputs[task["id"]] = {
+            "outputFiles": {path.name: str(path) for path in workdir.glob("*.csv")},
+            "vars": variables,
+        }
+
+    def _workdir(self) -> str:
+        """Where this run's script tasks work, removed when the run ends."""
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="flow-run-")
+        return self._scratch.name
 
     def _copy_in(self, task: Mapping[str, Any]) -> None:
         """Kestra's CopyIn: `COPY table [(cols)] FROM STDIN WITH (...)`, streaming the stored file."""

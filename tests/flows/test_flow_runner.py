@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.flows.flow_runner import FlowRun, UnsupportedTask, load_flow
+from tests.flows.flow_runner import FlowRun, TaskFailed, UnsupportedTask, load_flow
 
 
 def never_fetch(url: str):
@@ -50,3 +50,32 @@ def test_an_if_condition_rendering_to_other_text_fails_instead_of_counting_as_tr
          "then": [{"id": "yes", "type": "io.kestra.plugin.core.log.Log", "message": "y"}]}]}
     with pytest.raises(UnsupportedTask, match="choose"):
         flow_run(flow, {}).run()
+
+
+def download_flow(rest: str) -> dict:
+    command = 'wget -qO "t.csv.gz" "http://data.test/t.csv.gz" && gunzip "t.csv.gz" && ' + rest
+    return {"namespace": "zoomcamp", "tasks": [
+        {"id": "extract", "type": "io.kestra.plugin.scripts.shell.Commands",
+         "taskRunner": {"type": "io.kestra.plugin.core.runner.Process"}, "outputFiles": ["*.csv"],
+         "commands": [command]}]}
+
+
+def test_the_rest_of_the_download_command_runs_and_its_outputs_lines_become_vars(tmp_path):
+    csv = tmp_path / "month.csv"
+    csv.write_text("a,b\n1,2\n")
+    run = FlowRun(download_flow('n=$(wc -l < t.csv) && echo "noise" && echo "::{\\"outputs\\":{\\"lines\\":$n} }::"'),
+                  {}, "RunnerTest2", conninfo={}, fetch=lambda url: csv)
+    run.run()
+    outputs = run.context.outputs["extract"]
+    assert outputs["vars"] == {"lines": 2}
+    assert list(outputs["outputFiles"]) == ["t.csv"]
+    assert run.fetched_urls == ["http://data.test/t.csv.gz"]
+
+
+def test_a_failing_command_fails_the_task_and_the_working_directory_is_removed(tmp_path):
+    csv = tmp_path / "month.csv"
+    csv.write_text("a,b\n")
+    run = FlowRun(download_flow("md5sum missing.csv"), {}, "RunnerTest3", conninfo={}, fetch=lambda url: csv)
+    with pytest.raises(TaskFailed, match="extract.*missing.csv"):
+        run.run()
+    assert run._scratch is None and csv.exists()

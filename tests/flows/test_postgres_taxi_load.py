@@ -4,6 +4,7 @@ real sample rows and on generated months: counts, NULLs, idempotence and months 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -82,8 +83,9 @@ def test_reloading_a_month_adds_no_rows_whether_skipped_or_forced(clean_db):
     assert "merge" in first.executed
     assert "already_loaded" in skipped.executed and "extract" not in skipped.executed
     assert skipped.fetched_urls == []
-    # the forced re-load downloads and copies the file, finds it unchanged and stops there
-    assert "copy_in" in forced.executed and "unchanged" in forced.executed and "merge" not in forced.executed
+    # the forced re-load downloads the file, finds its md5 the recorded one and stops before the COPY
+    assert "unchanged" in forced.executed and "copy_in" not in forced.executed and "merge" not in forced.executed
+    assert scalar(clean_db, "SELECT file_md5 FROM taxi_loads") == hashlib.md5(GREEN_SAMPLE.read_bytes()).hexdigest()
     assert scalar(clean_db, "SELECT count(*) FROM green_tripdata") == 300
     assert scalar(clean_db, "SELECT rows_in_file FROM taxi_loads") == 300
 

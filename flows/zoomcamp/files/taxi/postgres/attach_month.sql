@@ -9,12 +9,12 @@ ALTER TABLE public.{{ render(vars.new_partition) }}
     ALTER COLUMN filename SET NOT NULL,
     ADD CONSTRAINT {{ render(vars.new_partition) }}_file CHECK (filename = '{{ render(vars.file) }}'),
     ADD CONSTRAINT {{ render(vars.new_partition) }}_row_id PRIMARY KEY (unique_row_id);
-INSERT INTO public.taxi_loads (filename, rows_in_file, rows_loaded, fingerprint)
+INSERT INTO public.taxi_loads (filename, rows_in_file, rows_loaded, file_md5)
 SELECT '{{ render(vars.file) }}', count(*), (SELECT count(*) FROM public.{{ render(vars.new_partition) }}),
-    sum(hash_record_extended(s, 0))
-FROM {{ render(vars.staging_table) }} AS s
+    '{{ outputs.extract.vars.file_md5 }}'
+FROM {{ render(vars.staging_table) }}
 ON CONFLICT (filename) DO UPDATE SET rows_in_file = excluded.rows_in_file, rows_loaded = excluded.rows_loaded,
-    fingerprint = excluded.fingerprint, loaded_at = now();
+    file_md5 = excluded.file_md5, loaded_at = now();
 DROP TABLE {{ render(vars.staging_table) }};
 DROP TABLE IF EXISTS public.{{ render(vars.partition) }};
 ALTER TABLE public.{{ render(vars.new_partition) }} RENAME TO {{ render(vars.partition) }};
