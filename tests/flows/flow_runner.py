@@ -33,7 +33,8 @@ COPY_CHUNK = 1 << 20
 KESTRA_STATEMENT_SPLIT = re.compile(r";[^']")
 DOWNLOAD_COMMAND = re.compile(r'wget -qO "(?P<gz>[^"]+\.csv\.gz)" "(?P<url>[^"]+)" && gunzip "(?P=gz)"'
                               r'(?: && (?P<rest>.+))?', re.DOTALL)
-# a script task's stdout line that sets outputs (Kestra's `::{"outputs": {...}}::` convention)
+# a script task's stdout line that sets outputs: Kestra matches each whole line against
+# `^::(\{.*})::$` (PluginUtilsService.parseOut) and reads its JSON's "outputs" into the task's vars
 OUTPUTS_LINE = re.compile(r"::(\{.*\})::")
 
 
@@ -224,7 +225,7 @@ class FlowRun:
             if done.returncode != 0:
                 raise TaskFailed(f"task {task['id']}: the command failed ({done.returncode}): {done.stderr}")
             for line in done.stdout.splitlines():
-                if found := OUTPUTS_LINE.fullmatch(line.strip()):
+                if found := OUTPUTS_LINE.fullmatch(line):
                     variables.update(json.loads(found[1]).get("outputs", {}))
         self.context.outputs[task["id"]] = {
             "outputFiles": {path.name: str(path) for path in workdir.glob("*.csv")},
