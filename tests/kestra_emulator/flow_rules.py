@@ -22,6 +22,21 @@ PLUGIN_TYPE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)
 RESERVED_FLOW_IDS = frozenset({"pause", "resume", "force-run", "change-status", "kill", "executions", "search",
                                "source", "disable", "enable"})
 SCHEDULE_TYPES = frozenset({"io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule"})
+# The plugin types the emulated server has installed: the ones this project's flows and tests use, each
+# a type of the pinned Kestra's plugins (kestra.io/plugins). A real server refuses a flow naming a type
+# no installed plugin provides, so a misspelt type must fail here too; a flow that starts using another
+# plugin adds its type here.
+KNOWN_PLUGIN_TYPES = SCHEDULE_TYPES | frozenset({
+    "io.kestra.plugin.core.execution.Labels", "io.kestra.plugin.core.flow.If", "io.kestra.plugin.core.flow.Parallel",
+    "io.kestra.plugin.core.flow.Sequential", "io.kestra.plugin.core.flow.Subflow", "io.kestra.plugin.core.flow.Switch",
+    "io.kestra.plugin.core.flow.WorkingDirectory", "io.kestra.plugin.core.http.Download",
+    "io.kestra.plugin.core.log.Log", "io.kestra.plugin.core.runner.Process", "io.kestra.plugin.core.trigger.Webhook",
+    "io.kestra.plugin.dbt.cli.DbtCLI", "io.kestra.plugin.gcp.bigquery.Query", "io.kestra.plugin.gcp.gcs.List",
+    "io.kestra.plugin.gcp.gcs.Upload", "io.kestra.plugin.git.Clone", "io.kestra.plugin.jdbc.duckdb.Query",
+    "io.kestra.plugin.jdbc.postgresql.CopyIn", "io.kestra.plugin.jdbc.postgresql.Queries",
+    "io.kestra.plugin.jdbc.postgresql.Query", "io.kestra.plugin.scripts.python.Script",
+    "io.kestra.plugin.scripts.runner.docker.Docker", "io.kestra.plugin.scripts.shell.Commands",
+})
 CRON_NICKNAMES = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 # Keys under which a task holds child tasks (flowable tasks and the flow's own error/finally branches).
 CHILD_TASK_KEYS = ("tasks", "then", "else", "errors", "finally", "afterExecution", "default")
@@ -140,14 +155,24 @@ def _walk_tasks(tasks: Any, path: str, seen: dict[str, int], violations: list[tu
             violations.append((f"{where}.id", f"must match \"{TASK_ID.pattern}\""))
         else:
             seen[task_id] = seen.get(task_id, 0) + 1
-        if not isinstance(task_type, str) or not PLUGIN_TYPE.match(task_type):
-            violations.append((f"{where}.type", "must be a plugin type"))
+        violations.extend(_plugin_type_violations(task_type, f"{where}.type"))
+        runner = task.get("taskRunner")
+        if isinstance(runner, dict):
+            violations.extend(_plugin_type_violations(runner.get("type"), f"{where}.taskRunner.type"))
         for key in CHILD_TASK_KEYS:
             _walk_tasks(task.get(key), f"{where}.{key}", seen, violations)
         cases = task.get("cases")
         if isinstance(cases, dict):
             for case, case_tasks in cases.items():
                 _walk_tasks(case_tasks, f"{where}.cases.{case}", seen, violations)
+
+
+def _plugin_type_violations(plugin_type: Any, where: str) -> list[tuple[str, str]]:
+    if not isinstance(plugin_type, str) or not PLUGIN_TYPE.match(plugin_type):
+        return [(where, "must be a plugin type")]
+    if plugin_type not in KNOWN_PLUGIN_TYPES:
+        return [(where, f"Invalid type: {plugin_type}")]
+    return []
 
 
 def _trigger_violations(triggers: Any) -> list[tuple[str, str]]:
@@ -169,8 +194,7 @@ def _trigger_violations(triggers: Any) -> list[tuple[str, str]]:
             violations.append(("triggers", f"Duplicate trigger id with name [{trigger_id}]"))
         else:
             seen.add(trigger_id)
-        if not isinstance(trigger.get("type"), str) or not PLUGIN_TYPE.match(trigger["type"]):
-            violations.append((f"{where}.type", "must be a plugin type"))
+        violations.extend(_plugin_type_violations(trigger.get("type"), f"{where}.type"))
         if trigger.get("type") in SCHEDULE_TYPES:
             violations.extend(_schedule_violations(trigger, where))
     return violations

@@ -51,6 +51,16 @@ def test_a_valid_flow_has_no_constraints(api: httpx.Client) -> None:
      "  - id: a\n    type: io.kestra.plugin.core.log.Log\n", "Duplicate task id"),
     (flow_source("x", extra=SCHEDULE.format(cron="@daily") + SCHEDULE.format(cron="@daily").replace("triggers:\n", "")),
      "Duplicate trigger id"),
+    # a type no installed plugin provides, wherever a plugin type goes
+    ("id: x\nnamespace: zoomcamp\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Logg\n",
+     "tasks[0].type: Invalid type: io.kestra.plugin.core.log.Logg"),
+    ("id: x\nnamespace: zoomcamp\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.flow.If\n    condition: 'true'\n"
+     "    then:\n      - id: b\n        type: io.kestra.plugin.scripts.shell.Command\n",
+     "tasks[0].then[0].type: Invalid type: io.kestra.plugin.scripts.shell.Command"),
+    ("id: x\nnamespace: zoomcamp\ntasks:\n  - id: a\n    type: io.kestra.plugin.scripts.shell.Commands\n"
+     "    taskRunner:\n      type: io.kestra.plugin.core.runner.Proces\n", "tasks[0].taskRunner.type: Invalid type"),
+    (flow_source("ok", extra=SCHEDULE.format(cron="@daily").replace("trigger.Schedule", "trigger.Schedules")),
+     "triggers[0].type: Invalid type"),
 ])
 def test_an_invalid_flow_is_still_200_with_constraints(api: httpx.Client, source: str, fragment: str) -> None:
     [result] = _validate(api, source)
