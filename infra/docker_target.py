@@ -100,6 +100,7 @@ class DockerTarget(pulumi.ComponentResource):
             envs=envs,
             user=service.user,
             restart=service.restart,
+            shm_size=service.shm_size_mb,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(
                 name=network.name, aliases=[service.name])],
             ports=[docker.ContainerPortArgs(internal=port.container_port, external=port.host_port,

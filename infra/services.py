@@ -58,6 +58,7 @@ PGADMIN_PASSFILE = "/pgadmin4/pgpass"
 PGADMIN_PASSFILE_IN_STORAGE = "/.pgpass"
 
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+POSTGRES_SHM_SIZE_MB = 256
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class Service:
     restart: str
     user: str | None = None
     bind_mounts: tuple[BindMount, ...] = ()
+    shm_size_mb: int | None = None  # /dev/shm; None keeps Docker's 64 MB
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,9 @@ def _postgres(name: str, image: str, database: str, user: str, password_secret: 
                                 interval_s=5, timeout_s=5, retries=12, start_period_s=10),
         depends_on=(),
         restart="unless-stopped",
+        # PostgreSQL's parallel queries keep their shared state in /dev/shm (a parallel hash join its whole
+        # hash table); Docker's 64 MB default can fail them with "could not resize shared memory segment"
+        shm_size_mb=POSTGRES_SHM_SIZE_MB,
     )
 
 

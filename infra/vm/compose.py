@@ -67,6 +67,8 @@ def _service(service: Service, secrets: tuple[str, ...]) -> dict:
         rendered["command"] = [esc(part) for part in service.command]
     if service.user:
         rendered["user"] = service.user
+    if service.shm_size_mb:
+        rendered["shm_size"] = f"{service.shm_size_mb}m"
     if service.environment:
         rendered["environment"] = {key: esc(value) for key, value in sorted(service.environment.items())}
     if service.ports:

@@ -12,6 +12,7 @@ import yaml
 
 from infra.offline import REPO_ROOT, OfflinePlan, plan_stack
 from kestra_ops.validation import validate_directory
+from infra.services import POSTGRES_SHM_SIZE_MB
 from infra.settings import COURSE_DEFAULT_EMAILS, COURSE_DEFAULT_PASSWORDS
 from tests.infra.inventory import VARIANTS, inventory_of, is_subset, load_inventory
 from tests.infra.raw_config import GCP_PROJECT
@@ -75,6 +76,12 @@ def test_every_image_is_pinned(plan):
     for image in images:
         tag = image.rsplit("/", 1)[-1].partition(":")[2]
         assert tag and not tag.startswith("latest"), image
+
+
+def test_both_postgres_containers_get_shared_memory_for_parallel_queries(plan):
+    shm = {container.name: container.inputs.get("shmSize") for container in plan.of_type(CONTAINER)}
+    assert shm == {"local-kestra-postgres": POSTGRES_SHM_SIZE_MB, "local-taxi-postgres": POSTGRES_SHM_SIZE_MB,
+                   "local-kestra": None, "local-pgadmin": None}
 
 
 def credentials_in(plan: OfflinePlan) -> list[tuple[str, str]]:
