@@ -90,7 +90,7 @@ def test_every_service_joins_the_named_network_the_dbt_task_containers_join(rend
 
 @pytest.mark.validators
 def test_both_postgres_services_get_shared_memory_for_parallel_queries(rendered):
-    services, compose_file, env_file = rendered
+    _, compose_file, env_file = rendered
     resolved = yaml.safe_load(compose_resolved(compose_file, env_file))["services"]
     assert {name: service.get("shm_size") for name, service in resolved.items()} == {
         "kestra-postgres": "268435456", "taxi-postgres": "268435456", "kestra": None, "pgadmin": None}
