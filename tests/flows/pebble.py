@@ -310,9 +310,10 @@ class Renderer:
     def render(self, template: str, context: Context) -> str:
         if "{%" in template or "{#" in template:
             raise UnknownExpression(f"Pebble tags/comments are not supported: {template[:80]!r}")
+        # Pebble's lexer looks for opening delimiters only: `}}` in plain text is text, `{{` never closed is an error
         for text in self._PLACEHOLDER.split(template)[::2]:
-            if "{{" in text or "}}" in text:
-                raise UnknownExpression(f"unbalanced {{{{ }}}} in {template[:80]!r}")
+            if "{{" in text:
+                raise UnknownExpression(f"unclosed {{{{ in {template[:80]!r}")
         return self._PLACEHOLDER.sub(lambda match: _text(self.evaluate(match.group(1), context)), template)
 
     def evaluate(self, expression: str, context: Context) -> Any:

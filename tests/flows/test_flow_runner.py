@@ -63,7 +63,7 @@ def download_flow(rest: str) -> dict:
 def test_the_rest_of_the_download_command_runs_and_its_outputs_lines_become_vars(tmp_path):
     csv = tmp_path / "month.csv"
     csv.write_text("a,b\n1,2\n")
-    run = FlowRun(download_flow('n=$(wc -l < t.csv) && echo "noise" && echo "::{\\"outputs\\":{\\"lines\\":$n} }::"'),
+    run = FlowRun(download_flow('n=$(wc -l < t.csv) && echo "noise" && echo "::{\\"outputs\\":{\\"lines\\":$n}}::"'),
                   {}, "RunnerTest2", conninfo={}, fetch=lambda url: csv)
     run.run()
     outputs = run.context.outputs["extract"]

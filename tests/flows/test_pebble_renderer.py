@@ -40,6 +40,7 @@ def render(template: str, context: Context) -> str:
     ("{{ flow.namespace }}", "zoomcamp"),
     ("{{ (inputs.taxi ?? 'x') ~ '!' }}", "green!"),
     ("{{ (inputs.missing ?? inputs.taxi) ~ '!' }}", "green!"),
+    ('echo "::{\\"outputs\\":{\\"taxi\\":\\"{{ inputs.taxi }}\\"}}::"', 'echo "::{\\"outputs\\":{\\"taxi\\":\\"green\\"}}::"'),
 ])
 def test_the_expressions_the_flows_use_render(context, template, expected):
     assert render(template, context) == expected
@@ -58,6 +59,7 @@ def test_read_returns_a_namespace_file(context):
     "{% if true %}x{% endif %}",                     # tags
     "{{ inputs.taxi + 1 }}",                         # unknown operator
     "{{ inputs.taxi }",
+    "{{ inputs.taxi }} and {{ inputs.year",        # an opening never closed
 ])
 def test_anything_else_fails_loudly(context, template):
     with pytest.raises(UnknownExpression):
