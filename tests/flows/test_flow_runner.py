@@ -3,6 +3,8 @@ render to true or false."""
 
 from __future__ import annotations
 
+import tempfile
+
 import pytest
 
 from tests.flows.flow_runner import FlowRun, TaskFailed, UnsupportedTask, load_flow
@@ -72,10 +74,13 @@ def test_the_rest_of_the_download_command_runs_and_its_outputs_lines_become_vars
     assert run.fetched_urls == ["http://data.test/t.csv.gz"]
 
 
-def test_a_failing_command_fails_the_task_and_the_working_directory_is_removed(tmp_path):
+def test_a_failing_command_fails_the_task_and_the_working_directory_is_removed(tmp_path, monkeypatch):
     csv = tmp_path / "month.csv"
     csv.write_text("a,b\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     run = FlowRun(download_flow("md5sum missing.csv"), {}, "RunnerTest3", conninfo={}, fetch=lambda url: csv)
     with pytest.raises(TaskFailed, match="extract.*missing.csv"):
         run.run()
-    assert run._scratch is None and csv.exists()
+    assert list(scratch.iterdir()) == [] and csv.exists()
