@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -112,29 +113,40 @@ def _input_types() -> frozenset[str]:
 
 def _input_violations(inputs: Any) -> list[tuple[str, str]]:
     """Kestra's Input model: an id matching its pattern, a type of its `Type` enum, ids unique."""
-    if inputs is None:
-        return []
-    if not isinstance(inputs, list):
-        return [("inputs", "must be a list of inputs")]
     violations: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for index, declared in enumerate(inputs):
-        where = f"inputs[{index}]"
-        if not isinstance(declared, dict):
-            violations.append((where, "must be an input object"))
-            continue
-        input_id, input_type = declared.get("id"), declared.get("type")
-        if not isinstance(input_id, str) or not input_id:
-            violations.append((f"{where}.id", "must not be null"))
-        elif not INPUT_ID.fullmatch(input_id):
-            violations.append((f"{where}.id", f"must match \"{INPUT_ID.pattern}\""))
-        elif input_id in seen:
-            violations.append(("inputs", f"Duplicate input id with name [{input_id}]"))
-        else:
-            seen.add(input_id)
-        if input_type not in _input_types():
-            violations.append((f"{where}.type", f"Invalid input type '{input_type}'"))
+    for where, declared in _declared_objects(inputs, "inputs", "an input", violations):
+        violations.extend(_id_violations(declared.get("id"), INPUT_ID, where, "inputs", "input", seen))
+        if declared.get("type") not in _input_types():
+            violations.append((f"{where}.type", f"Invalid input type '{declared.get('type')}'"))
     return violations
+
+
+def _declared_objects(items: Any, key: str, noun: str,
+                      violations: list[tuple[str, str]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(path, object) for each object of the flow's `key` list; anything else is a violation."""
+    if items is None:
+        return
+    if not isinstance(items, list):
+        violations.append((key, f"must be a list of {noun.split()[-1]}s"))
+        return
+    for index, item in enumerate(items):
+        if isinstance(item, dict):
+            yield f"{key}[{index}]", item
+        else:
+            violations.append((f"{key}[{index}]", f"must be {noun} object"))
+
+
+def _id_violations(item_id: Any, pattern: re.Pattern[str], where: str, key: str, noun: str,
+                   seen: set[str]) -> list[tuple[str, str]]:
+    if not isinstance(item_id, str) or not item_id:
+        return [(f"{where}.id", "must not be null")]
+    if not pattern.fullmatch(item_id):
+        return [(f"{where}.id", f"must match \"{pattern.pattern}\"")]
+    if item_id in seen:
+        return [(key, f"Duplicate {noun} id with name [{item_id}]")]
+    seen.add(item_id)
+    return []
 
 
 def _walk_tasks(tasks: Any, path: str, seen: dict[str, int], violations: list[tuple[str, str]]) -> None:
@@ -176,24 +188,10 @@ def _plugin_type_violations(plugin_type: Any, where: str) -> list[tuple[str, str
 
 
 def _trigger_violations(triggers: Any) -> list[tuple[str, str]]:
-    if triggers is None:
-        return []
-    if not isinstance(triggers, list):
-        return [("triggers", "must be a list of triggers")]
     violations: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for index, trigger in enumerate(triggers):
-        where = f"triggers[{index}]"
-        if not isinstance(trigger, dict):
-            violations.append((where, "must be a trigger object"))
-            continue
-        trigger_id = trigger.get("id")
-        if not isinstance(trigger_id, str) or not TASK_ID.match(trigger_id):
-            violations.append((f"{where}.id", "must not be null"))
-        elif trigger_id in seen:
-            violations.append(("triggers", f"Duplicate trigger id with name [{trigger_id}]"))
-        else:
-            seen.add(trigger_id)
+    for where, trigger in _declared_objects(triggers, "triggers", "a trigger", violations):
+        violations.extend(_id_violations(trigger.get("id"), TASK_ID, where, "triggers", "trigger", seen))
         violations.extend(_plugin_type_violations(trigger.get("type"), f"{where}.type"))
         if trigger.get("type") in SCHEDULE_TYPES:
             violations.extend(_schedule_violations(trigger, where))

@@ -51,6 +51,9 @@ def test_a_valid_flow_has_no_constraints(api: httpx.Client) -> None:
      "  - id: a\n    type: io.kestra.plugin.core.log.Log\n", "Duplicate task id"),
     (flow_source("x", extra=SCHEDULE.format(cron="@daily") + SCHEDULE.format(cron="@daily").replace("triggers:\n", "")),
      "Duplicate trigger id"),
+    (flow_source("ok", extra=SCHEDULE.format(cron="@daily").replace("green_schedule", "green schedule")),
+     "triggers[0].id: must match"),
+    (flow_source("ok", extra="triggers:\n  - just a string\n"), "triggers[0]: must be a trigger object"),
     # a type no installed plugin provides, wherever a plugin type goes
     ("id: x\nnamespace: zoomcamp\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Logg\n",
      "tasks[0].type: Invalid type: io.kestra.plugin.core.log.Logg"),
