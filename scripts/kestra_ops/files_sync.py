@@ -11,6 +11,10 @@ from kestra_ops.errors import KestraHTTPError
 from kestra_ops.changes import Change, plan_changes, read_zip
 from kestra_ops.validation import LocalNamespaceFile
 
+# Kestra's files export appends one `_flows/<id>.yml` per flow of the namespace (NamespaceFileController.export,
+# 0.20.7 and 1.1): those are the namespace's flows, not files, and the server refuses to delete under /_flows.
+FLOWS_FOLDER = "_flows/"
+
 
 def server_files(client: KestraClient, namespace: str) -> dict[str, bytes]:
     """path (/dir/name) -> content of every namespace file (none when the namespace has no storage yet)."""
@@ -18,7 +22,8 @@ def server_files(client: KestraClient, namespace: str) -> dict[str, bytes]:
     if response is None:
         return {}
     archive = read_zip(response.content, f"namespace files export of {namespace}")
-    return {"/" + name.lstrip("/"): content for name, content in archive.items()}
+    names = {name.lstrip("/"): content for name, content in archive.items()}
+    return {"/" + name: content for name, content in names.items() if not name.startswith(FLOWS_FOLDER)}
 
 
 def plan_files(files: Iterable[LocalNamespaceFile], server: dict[str, dict[str, bytes]], prune: bool) -> list[Change]:

@@ -324,6 +324,9 @@ class _Checker:
             if relative.parts[0] == "_flows":
                 self.errors.append(f"{file}: files/_flows/ is where Kestra imports flows from; put flows in {folder.parent}/")
                 continue
+            if file.name.endswith(".metadata"):  # LocalStorage.allByPrefix skips them (0.20.7)
+                self.errors.append(f"{file}: Kestra's storage hides names ending in .metadata from its listings; rename it")
+                continue
             remote = "/" + relative.as_posix()
             if "\\" in remote or any(ord(c) < 32 for c in remote):
                 self.errors.append(f"{file}: the file name has a backslash or a control character")

@@ -21,6 +21,21 @@ VALIDATE_SPLIT = re.compile(r"\n+---\n*?")
 BULK_SEPARATOR = "---"
 
 
+# Kestra 0.20's FlowWithSource.getSource() drops the first `revision:` line of every source it serves
+# (cleanupSource, v0.20.7); 1.x serves the source as stored.
+REVISION_LINE = re.compile(r"(?m)^revision: \d+\n?")
+
+
+def served_source(state: EmulatorState, flow: StoredFlow) -> str:
+    return REVISION_LINE.sub("", flow.source, count=1) if state.version < (0, 21, 0) else flow.source
+
+
+def namespace_flows(state: EmulatorState, namespace: str) -> list[StoredFlow]:
+    """FlowRepository.findByNamespaceWithSource: the flows of exactly this namespace, not deleted."""
+    return sorted((flow for flow in state.flows.values() if flow.namespace == namespace and not flow.deleted),
+                  key=lambda flow: flow.id)
+
+
 def _json_safe(document: Any) -> Any:
     """YAML gives dates and other non-JSON scalars; Kestra serialises them as strings."""
     return json.loads(json.dumps(document, default=str))
@@ -137,9 +152,7 @@ def search_flows(state: EmulatorState, request: ApiRequest) -> ApiResponse:
 
 
 def list_flows_by_namespace(state: EmulatorState, request: ApiRequest) -> ApiResponse:
-    namespace = request.path_params["namespace"]
-    flows = sorted((flow for flow in state.flows.values() if flow.namespace == namespace and not flow.deleted),
-                   key=lambda flow: flow.id)
+    flows = namespace_flows(state, request.path_params["namespace"])
     return ApiResponse.json(200, [flow_document(flow, with_source=False) for flow in flows])
 
 

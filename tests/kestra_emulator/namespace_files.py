@@ -6,13 +6,15 @@ import io
 import zipfile
 from typing import Any
 
-from tests.kestra_emulator.flows import import_flow_source
+from tests.kestra_emulator.flows import import_flow_source, namespace_flows, served_source
 from tests.kestra_emulator.http_types import ApiError, ApiRequest, ApiResponse, illegal_argument
 from tests.kestra_emulator.multipart import parse_multipart
 from tests.kestra_emulator.routing import Route
 from tests.kestra_emulator.state import EmulatorState, StoredFile, now
 
 FLOWS_FOLDER = "/_flows"
+# LocalStorage.allByPrefix (0.20.7) leaves names ending in `.metadata` out of every listing.
+HIDDEN_SUFFIX = ".metadata"
 
 
 def _path(request: ApiRequest, *, required: bool = True) -> str:
@@ -105,11 +107,17 @@ def delete_file(state: EmulatorState, request: ApiRequest) -> ApiResponse:
 
 
 def export_files(state: EmulatorState, request: ApiRequest) -> ApiResponse:
+    """NamespaceFileController.export (0.20.7 and 1.1): every file, walked recursively, named without its
+    leading slash, no directory entries; then one `_flows/<id>.yml` per flow of exactly this namespace.
+    A namespace without files or storage gives an empty archive, not 404."""
     namespace = request.path_params["namespace"]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, stored in sorted(_files_of(state, namespace).items()):
-            archive.writestr(path[1:], stored.content)
+            if not path.endswith(HIDDEN_SUFFIX):
+                archive.writestr(path[1:], stored.content)
+        for flow in namespace_flows(state, namespace):
+            archive.writestr(f"{FLOWS_FOLDER[1:]}/{flow.id}.yml", served_source(state, flow))
     return ApiResponse.binary(buffer.getvalue(), f"{namespace}_files.zip")
 
 

@@ -4,10 +4,20 @@ import io
 import zipfile
 
 import httpx
+import pytest
 
+from tests.kestra_emulator.conftest import YAML, client_for, flow_source
 from tests.kestra_emulator.server import KestraEmulator
 
 FILES = "/namespaces/zoomcamp/files"
+
+
+def _exported(api: httpx.Client, namespace: str = "zoomcamp") -> dict[str, bytes]:
+    response = api.get(f"/namespaces/{namespace}/files/export")
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert not any(entry.is_dir() for entry in archive.infolist())
+        return {name: archive.read(name) for name in archive.namelist()}
 
 
 def _upload(api: httpx.Client, path: str, content: bytes, part: str = "fileContent",
@@ -45,11 +55,53 @@ def test_delete_then_missing_file_is_404(api: httpx.Client, kestra_emulator: Kes
     assert kestra_emulator.namespace_files == {}
 
 
-def test_export_zips_every_file_without_the_leading_slash(api: httpx.Client) -> None:
-    _upload(api, "/sql/a.sql", b"1")
+def test_export_zips_every_file_recursively_without_the_leading_slash_or_directories(api: httpx.Client) -> None:
+    _upload(api, "/sql/deep/a.sql", b"1")
     _upload(api, "/b.txt", b"2")
-    with zipfile.ZipFile(io.BytesIO(api.get(f"{FILES}/export").content)) as archive:
-        assert {name: archive.read(name) for name in archive.namelist()} == {"b.txt": b"2", "sql/a.sql": b"1"}
+    assert _exported(api) == {"b.txt": b"2", "sql/deep/a.sql": b"1"}
+
+
+def test_export_of_a_namespace_without_files_or_storage_is_200_and_an_empty_archive(api: httpx.Client) -> None:
+    assert _exported(api, "never.used") == {}
+
+
+def test_export_skips_names_ending_in_metadata(api: httpx.Client) -> None:
+    # LocalStorage.allByPrefix (0.20.7) keeps its own `.metadata` files out of every listing.
+    _upload(api, "/a.sql.metadata", b"1")
+    _upload(api, "/a.sql", b"2")
+    assert _exported(api) == {"a.sql": b"2"}
+
+
+def test_export_adds_each_flow_of_exactly_that_namespace_under_flows(api: httpx.Client) -> None:
+    """NamespaceFileController.export (0.20.7 and 1.1): files, then `_flows/<id>.yml` per flow of the
+    namespace (findByNamespaceWithSource: last revision, not deleted, no sub-namespaces)."""
+    _upload(api, "/a.sql", b"1")
+    api.post("/flows", content=flow_source("kept"), headers=YAML)
+    api.put("/flows/zoomcamp/kept", content=flow_source("kept", extra="description: v2\n"), headers=YAML)
+    api.post("/flows", content=flow_source("gone"), headers=YAML)
+    api.delete("/flows/zoomcamp/gone")
+    api.post("/flows", content=flow_source("child", "zoomcamp.sub"), headers=YAML)
+    assert _exported(api) == {"a.sql": b"1", "_flows/kept.yml": flow_source("kept", extra="description: v2\n").encode()}
+
+
+@pytest.mark.parametrize(("version", "prefix", "served"), [
+    ("0.20.7", "/api/v1", flow_source("numbered")),  # FlowWithSource.getSource drops the first `revision:` line
+    ("1.1.0", "/api/v1/main", flow_source("numbered", extra="revision: 7\n")),  # 1.x: the source as sent
+])
+def test_export_serves_the_flow_source_as_that_version_does(version: str, prefix: str, served: str) -> None:
+    with KestraEmulator(version=version) as emulator, client_for(emulator, prefix) as client:
+        client.post("/flows", content=flow_source("numbered", extra="revision: 7\n"), headers=YAML)
+        assert _exported(client) == {"_flows/numbered.yml": served.encode()}
+
+
+@pytest.mark.parametrize("path", ["/_flows/kept.yml", "_flows/kept.yml", "/_flows"])
+def test_delete_under_flows_is_422_forbidden_path_and_deletes_nothing(api: httpx.Client, kestra_emulator: KestraEmulator,
+                                                                     path: str) -> None:
+    api.post("/flows", content=flow_source("kept"), headers=YAML)
+    response = api.delete(FILES, params={"path": path})
+    assert response.status_code == 422
+    assert "Forbidden path: /_flows" in response.json()["message"]
+    assert set(kestra_emulator.flows) == {("zoomcamp", "kept")}
 
 
 def test_a_zip_upload_is_unpacked(api: httpx.Client, kestra_emulator: KestraEmulator) -> None:

@@ -91,19 +91,6 @@ def test_only_changed_flows_and_files_are_written(emulator, project_flows: Path,
     assert emulator.namespace_files[(NAMESPACE, "/README.txt")] == b"changed\n"
 
 
-def test_prune_deletes_what_the_directory_lacks_and_only_with_prune(emulator, project_flows: Path, outputs_for, run_ops) -> None:
-    outputs = outputs_for(emulator)
-    assert run_ops("--outputs", outputs, "seed-flows", project_flows).exit_code == 0
-    (project_flows / "zoomcamp" / "hello.yaml").unlink()
-    (project_flows / "zoomcamp" / "files" / "README.txt").unlink()
-    assert run_ops("--outputs", outputs, "seed-flows", project_flows).exit_code == 0
-    assert (NAMESPACE, "hello") in emulator.flows and (NAMESPACE, "/README.txt") in emulator.namespace_files
-    result = run_ops("--outputs", outputs, "seed-flows", project_flows, "--prune")
-    assert result.exit_code == 0, result.output
-    assert (NAMESPACE, "hello") not in emulator.flows and (NAMESPACE, "/README.txt") not in emulator.namespace_files
-    assert (NAMESPACE, "taxi_scheduled") in emulator.flows
-
-
 def test_seed_kv_prints_types_never_values_and_skips_unchanged(emulator, outputs_for, run_ops) -> None:
     outputs = outputs_for(emulator)
     first = run_ops("--outputs", outputs, "seed-kv")

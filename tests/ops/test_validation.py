@@ -168,6 +168,12 @@ def test_namespace_files_under_flows_prefix_are_rejected(tmp_path: Path) -> None
     assert "files/_flows/ is where Kestra imports flows from" in message
 
 
+def test_a_namespace_file_named_like_storage_metadata_is_rejected(tmp_path: Path) -> None:
+    # Kestra's storage keeps `.metadata` names out of its listings: such a file would be re-uploaded forever.
+    message = only_error(validate(tmp_path, {"zoomcamp/hello.yaml": HELLO_FLOW, "zoomcamp/files/a.sql.metadata": "x"}))
+    assert "a.sql.metadata: Kestra's storage hides names ending in .metadata" in message
+
+
 def test_hidden_files_are_not_uploaded(tmp_path: Path) -> None:
     report = validate(tmp_path, {"zoomcamp/hello.yaml": HELLO_FLOW, "zoomcamp/files/.gitkeep": "", "zoomcamp/files/a.sql": "x"})
     assert [file.path for file in report.namespace_files] == ["/a.sql"]
