@@ -56,6 +56,9 @@ PGADMIN_SERVERS_FILE = "/pgadmin4/servers.json"
 PGADMIN_PASSFILE = "/pgadmin4/pgpass"
 # pgAdmin copies PGPASS_FILE into the user's storage folder; servers.json refers to it from there.
 PGADMIN_PASSFILE_IN_STORAGE = "/.pgpass"
+# pgAdmin opens every database of a server (the tree's `postgres` too) with the server's one passfile
+# (pgadmin4 web/pgadmin/utils/driver/psycopg3/server_manager.py): its line matches any database.
+PGPASS_ANY_DATABASE = "*"
 
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 POSTGRES_SHM_SIZE_MB = 256
@@ -304,7 +307,7 @@ def _pgadmin(settings: Settings, bind_address: str) -> Service:
         files=(
             File(PGADMIN_SERVERS_FILE, pgadmin_servers_json(), 0o644, owner=PGADMIN_UID),
             File(PGADMIN_PASSFILE,
-                 pgpass_line(TAXI_POSTGRES, POSTGRES_PORT, TAXI_DATABASE, TAXI_USER,
+                 pgpass_line(TAXI_POSTGRES, POSTGRES_PORT, PGPASS_ANY_DATABASE, TAXI_USER,
                              placeholder(TAXI_DB_PASSWORD)),
                  0o600, owner=PGADMIN_UID),
         ),

@@ -28,6 +28,7 @@ from tests.infra.raw_config import raw_config
 from tests.postgres_server import find_bindir
 
 TRICKY_PASSWORD = "pa:ss\\wo:rd\\"
+GENERATED_PASSWORD = "Gen3ratedPassw0rd"
 
 
 def pgadmin_files() -> dict[str, str]:
@@ -35,9 +36,10 @@ def pgadmin_files() -> dict[str, str]:
     return {file.path: file.content for file in pgadmin.files}
 
 
-def psql_with_passfile(postgres, passfile, role: str, host: str = "127.0.0.1") -> subprocess.CompletedProcess:
+def psql_with_passfile(postgres, passfile, role: str, host: str = "127.0.0.1",
+                       database: str = "postgres") -> subprocess.CompletedProcess:
     """Connect with no password but the pass file; `host` is what libpq matches the file against."""
-    conninfo = (f"host={host} hostaddr=127.0.0.1 port={postgres.port} dbname=postgres user={role} "
+    conninfo = (f"host={host} hostaddr=127.0.0.1 port={postgres.port} dbname={database} user={role} "
                 "connect_timeout=10")
     env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
     env["PGPASSFILE"] = str(passfile)
@@ -56,6 +58,39 @@ def tricky_role(postgres):
     yield role
     with psycopg.connect(postgres.dsn, autocommit=True) as connection:
         connection.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture(scope="module")
+def taxi_role(postgres):
+    """The taxi server's owner role and database as the postgres image creates them (POSTGRES_USER,
+    POSTGRES_DB), with the password the generated pass file will carry."""
+    with psycopg.connect(postgres.dsn, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(TAXI_DATABASE)))
+        connection.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(TAXI_USER)))
+        connection.execute(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
+            sql.Identifier(TAXI_USER), sql.Literal(GENERATED_PASSWORD)))
+        connection.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+            sql.Identifier(TAXI_DATABASE), sql.Identifier(TAXI_USER)))
+    yield TAXI_USER
+    with psycopg.connect(postgres.dsn, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(TAXI_DATABASE)))
+        connection.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(TAXI_USER)))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database", [TAXI_DATABASE, "postgres"])
+def test_generated_pgpass_file_logs_in_to_every_database_of_the_server(postgres, taxi_role, tmp_path,
+                                                                     database):
+    """pgAdmin hands the server's passfile to every connection it opens on that server (the tree's
+    `postgres` database too: pgadmin4 web/pgadmin/utils/driver/psycopg3/server_manager.py), so the
+    file must match any database."""
+    passfile = tmp_path / "pgpass"
+    generated = pgadmin_files()[PGADMIN_PASSFILE].replace(f":{POSTGRES_PORT}:", f":{postgres.port}:", 1)
+    passfile.write_text(fill_placeholders(generated, {"TAXI_DB_PASSWORD": GENERATED_PASSWORD}))
+    passfile.chmod(0o600)
+    result = psql_with_passfile(postgres, passfile, taxi_role, host=TAXI_POSTGRES, database=database)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == taxi_role
 
 
 @pytest.mark.postgres
@@ -80,11 +115,10 @@ def test_unescaped_pgpass_line_is_rejected_by_libpq(postgres, tricky_role, tmp_p
     assert TRICKY_PASSWORD not in result.stderr
 
 
-def test_generated_pgpass_file_is_the_taxi_line_with_the_password_filled_in():
+def test_generated_pgpass_file_is_the_taxi_line_for_any_database_with_the_password_filled_in():
     content = pgadmin_files()[PGADMIN_PASSFILE]
-    filled = fill_placeholders(content, {"TAXI_DB_PASSWORD": "Gen3ratedPassw0rd"})
-    assert filled == pgpass_line(TAXI_POSTGRES, POSTGRES_PORT, TAXI_DATABASE, TAXI_USER,
-                                 "Gen3ratedPassw0rd")
+    filled = fill_placeholders(content, {"TAXI_DB_PASSWORD": GENERATED_PASSWORD})
+    assert filled == pgpass_line(TAXI_POSTGRES, POSTGRES_PORT, "*", TAXI_USER, GENERATED_PASSWORD)
     assert filled.count("\n") == 1 and filled.endswith("\n")
 
 

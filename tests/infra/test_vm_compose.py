@@ -132,7 +132,7 @@ def test_service_files_become_configs_owned_by_their_user():
     assert pgadmin_configs["/pgadmin4/pgpass"]["mode"] == 0o600
     assert pgadmin_configs["/pgadmin4/pgpass"]["uid"] == "5050"
     source = pgadmin_configs["/pgadmin4/pgpass"]["source"]
-    assert compose["configs"][source]["content"] == "taxi-postgres:5432:ny_taxi:taxi:${TAXI_DB_PASSWORD}\n"
+    assert compose["configs"][source]["content"] == "taxi-postgres:5432:*:taxi:${TAXI_DB_PASSWORD}\n"
 
 
 def test_every_volume_is_a_named_volume_the_boot_script_keeps_on_the_data_disk():
