@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres_server import PostgresServer, PostgresUnavailable, start_postgres
+from tests.postgres_server import PostgresMisconfigured, PostgresServer, PostgresUnavailable, start_postgres
 
 pytest_plugins = ["tests.kestra_emulator.fixtures"]
 
@@ -24,10 +24,12 @@ def postgres() -> PostgresServer:
     """A real PostgreSQL for the whole session. Skips on a laptop without it; fails in CI."""
     try:
         server = start_postgres()
+    except PostgresMisconfigured as error:
+        pytest.fail(str(error), pytrace=False)
     except PostgresUnavailable as error:
         if running_in_ci():
             pytest.fail(f"PostgreSQL is required in CI: {error}")
-        pytest.skip(f"PostgreSQL not installed ({error}); install Debian's postgresql package")
+        pytest.skip(f"PostgreSQL not available: {error}")
     yield server
     server.stop()
 

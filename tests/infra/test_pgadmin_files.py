@@ -25,7 +25,6 @@ from infra.services import (
 )
 from infra.settings import parse_settings
 from tests.infra.raw_config import raw_config
-from tests.postgres_server import find_bindir
 
 TRICKY_PASSWORD = "pa:ss\\wo:rd\\"
 GENERATED_PASSWORD = "Gen3ratedPassw0rd"
@@ -43,7 +42,7 @@ def psql_with_passfile(postgres, passfile, role: str, host: str = "127.0.0.1",
                 "connect_timeout=10")
     env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
     env["PGPASSFILE"] = str(passfile)
-    return subprocess.run([str(find_bindir() / "psql"), "-w", "-X", "-A", "-t", "-d", conninfo,
+    return subprocess.run([str(postgres.psql), "-w", "-X", "-A", "-t", "-d", conninfo,
                            "-c", "select current_user"],
                           env=env, capture_output=True, text=True, timeout=30)
 
