@@ -6,6 +6,7 @@ import pulumi
 
 from infra.credentials import Credentials, CredentialsArgs
 from infra.datalake import DataLake, DataLakeArgs, service_account_id
+from infra.gcp_provider import gcp_provider
 from infra.services import (
     KESTRA_PASSWORD,
     PGADMIN_PASSWORD,
@@ -24,8 +25,10 @@ services = build_service_set(settings)
 credentials = Credentials("credentials", CredentialsArgs(names=services.secrets,
                                                          kestra_password=settings.kestra_password))
 
+# Every GCP resource is managed by this provider: nothing depends on `gcp:*` config or the environment.
+google = gcp_provider("gcp", settings) if settings.gcp_project is not None else None
 data_lake = None
-if settings.gcp_project is not None and settings.bucket_name is not None:
+if google is not None and settings.bucket_name is not None:
     data_lake = DataLake("datalake", DataLakeArgs(
         project=settings.gcp_project,
         location=settings.gcp_location,
@@ -35,10 +38,10 @@ if settings.gcp_project is not None and settings.bucket_name is not None:
         labels=settings.labels,
         create_key=settings.target == "docker",
         account_id=service_account_id(pulumi.get_stack()),
-    ))
+    ), pulumi.ResourceOptions(providers=[google]))
 
 target_args = TargetArgs(settings=settings, services=services, secrets=credentials.values,
-                         data_lake=data_lake)
+                         data_lake=data_lake, gcp_provider=google)
 if settings.target == "docker":
     from infra.docker_target import DockerTarget
 

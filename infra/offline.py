@@ -45,6 +45,9 @@ class PlannedResource:
     secret_inputs: frozenset[str] = frozenset()  # top-level inputs the program marked secret
     protect: bool = False  # `pulumi destroy` refuses to delete it
     retain_on_delete: bool = False  # left in place (not deleted) when removed from the stack
+    # The name of the explicit provider resource managing it; None when the engine would pick the default
+    # provider (configured from the `<package>:*` stack config and the environment of whoever runs `up`).
+    provider: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _provider_name(reference: str) -> str | None:
+    """A provider reference (`<urn>::<id>`, as the SDK sends it) -> the provider resource's name."""
+    if not reference:
+        return None
+    urn = reference.rpartition("::")[0]
+    return urn.rpartition("::")[2]
+
+
 def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None) -> OfflinePlan:
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
@@ -215,7 +226,8 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None) -> Of
                 secret = frozenset(key for key, value in wire.items() if _is_secret(value))
                 recorded.append(PlannedResource(
                     request.type, request.name, _plain(wire), parent, secret,
-                    protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete)))
+                    protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
+                    provider=_provider_name(request.provider)))
                 parents[response.urn] = request.name
             return response
 

@@ -16,6 +16,8 @@ from infra.services import ServiceSet
 from infra.settings import Settings
 
 if TYPE_CHECKING:
+    import pulumi_gcp as gcp
+
     from infra.datalake import DataLake
 
 
@@ -26,6 +28,9 @@ class TargetArgs:
     # One secret Output per name in services.secrets (generated passwords or the configured override).
     secrets: Mapping[str, pulumi.Output[str]]
     data_lake: DataLake | None
+    # The stack's one GCP provider (infra.gcp_provider), None without a GCP project. A target passes it to
+    # its GCP resources (`pulumi.ResourceOptions(providers=[...])` on itself): none may use the default one.
+    gcp_provider: gcp.Provider | None = None
 
 
 @dataclass(frozen=True)

@@ -52,11 +52,14 @@ class VmTarget(pulumi.ComponentResource):
     extra_outputs: Mapping[str, pulumi.Input[str]]
 
     def __init__(self, name: str, args: TargetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("kestra-stack:vm_target:VmTarget", name, None, opts)
         settings: Settings = args.settings
         vm: VmSettings | None = settings.vm
-        if vm is None or settings.gcp_project is None or args.data_lake is None:
-            raise ValueError("the vm target needs settings.vm, a GCP project and the data lake")
+        if vm is None or settings.gcp_project is None or args.data_lake is None or args.gcp_provider is None:
+            raise ValueError("the vm target needs settings.vm, a GCP project, its GCP provider and the "
+                             "data lake")
+        # Every child (network, secrets, disk, VM, IAM) inherits the stack's explicit GCP provider.
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[args.gcp_provider]))
+        super().__init__("kestra-stack:vm_target:VmTarget", name, None, opts)
         project = settings.gcp_project
         child = pulumi.ResourceOptions(parent=self)
         vm_name = physical_name(pulumi.get_stack())
