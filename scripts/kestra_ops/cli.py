@@ -18,6 +18,7 @@ COMMANDS = {
     "seed-backfills": "kestra_ops.commands.seed:seed_backfills",
     "seed": "kestra_ops.commands.seed:seed",
     "status": "kestra_ops.commands.status:status",
+    "run": "kestra_ops.commands.run:run",
     "plan": "kestra_ops.commands.plan:plan",
 }
 

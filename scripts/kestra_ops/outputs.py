@@ -237,8 +237,11 @@ def resolve_connection(
 
 
 def _string_leaves(value: Any) -> list[str]:
+    """Every string in the value, and each line of a multi-line one (a task that logs a PEM key prints it
+    line by line)."""
     if isinstance(value, str):
-        return [value]
+        lines = [line.strip() for line in value.splitlines()] if "\n" in value else []
+        return [value, *lines]
     if isinstance(value, dict):
         return [leaf for v in value.values() for leaf in _string_leaves(v)]
     if isinstance(value, list):

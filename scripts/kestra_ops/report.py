@@ -56,3 +56,29 @@ class Reporter:
         with Progress(console=Console(file=self.out), transient=True) as bar:
             task = bar.add_task(label, total=total)
             yield lambda: bar.advance(task)
+
+    @contextmanager
+    def follow(self, label: str) -> Iterator[Callable[[int, int, str], None]]:
+        """Yields `show(done, total, text)` for something that runs on the server: on a terminal a bar
+        (done of total, `text` beside it); elsewhere `text` as a line each time it changes; nothing with --json."""
+        if self.json_mode:
+            yield lambda done, total, text: None
+            return
+        if not self.out.isatty():
+            shown: list[str] = []
+
+            def line(done: int, total: int, text: str) -> None:
+                if not shown or shown[-1] != text:
+                    shown.append(text)
+                    self.line(text)
+
+            yield line
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}", markup=False))
+        with Progress(*columns, console=Console(file=self.out), transient=True) as bar:
+            task = bar.add_task("", total=None)
+            yield lambda done, total, text: bar.update(task, completed=done, total=total or None,
+                                                       description=self.redact(text))

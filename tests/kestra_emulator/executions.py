@@ -1,13 +1,15 @@
-"""Executions: created through the API (multipart inputs, `labels=k:v`) or by the scheduler for backfills."""
+"""Executions: created through the API (multipart inputs, `labels=k:v`) or by the scheduler for backfills;
+how they run afterwards is runs.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tests.kestra_emulator.filters import FilterQuery, page_of
-from tests.kestra_emulator.http_types import ApiError, ApiRequest, ApiResponse
+from tests.kestra_emulator.http_types import ApiError, ApiRequest, ApiResponse, illegal_argument
 from tests.kestra_emulator.multipart import parse_multipart
 from tests.kestra_emulator.routing import Route
+from tests.kestra_emulator.runs import plan_run
 from tests.kestra_emulator.state import EmulatorState, StoredFlow, iso, new_id, now
 
 
@@ -58,6 +60,7 @@ def new_execution(state: EmulatorState, flow: StoredFlow, inputs: dict[str, Any]
         execution["tenantId"] = state.tenant_id
     if trigger is not None:
         execution["trigger"] = trigger
+    plan_run(state, execution, flow.document)
     state.executions.append(execution)
     state.mark_applied()
     return execution
@@ -75,6 +78,9 @@ def create_execution(state: EmulatorState, request: ApiRequest) -> ApiResponse:
         key, separator, value = raw.partition(":")
         if not separator or not key or not value:
             raise ApiError(400, f"Invalid label '{raw}': expected key:value")
+        # ExecutionController.parseLabels (0.20.7 and 1.x): only system.correlationId may be set by a client.
+        if key.startswith("system.") and key != "system.correlationId":
+            raise illegal_argument(f"System labels can only be set by Kestra itself, offending label: {key}={value}")
         labels = [label for label in labels if label["key"] != key] + [{"key": key, "value": value}]
     return ApiResponse.json(200, new_execution(state, flow, inputs, labels))
 
@@ -93,7 +99,7 @@ def summary(execution: dict[str, Any]) -> dict[str, Any]:
     trigger = execution.get("trigger") or {}
     return {"id": execution["id"], "namespace": execution["namespace"], "flowId": execution["flowId"],
             "inputs": execution["inputs"], "labels": _labels_map(execution["labels"]),
-            "triggerId": trigger.get("id"),
+            "triggerId": trigger.get("id"), "state": execution["state"]["current"],
             "scheduleDate": (trigger.get("variables") or {}).get("date") or execution.get("scheduleDate")}
 
 

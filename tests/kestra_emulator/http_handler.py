@@ -84,7 +84,7 @@ class _KestraRequestHandler(BaseHTTPRequestHandler):
             self._send(ApiResponse(401, headers={"WWW-Authenticate": "Basic"}))
             emulator.record(RecordedRequest(self.command, path, raw_query, 401, False))
             return
-        fault = emulator.draw_fault()
+        fault = emulator.draw_fault(self.command, path)
         request = ApiRequest(self.command, path, ApiRequest.parse_query(raw_query), self.headers, body)
         response, applied, violations = emulator.process(request, unavailable=fault == "503")
         if fault == "lost":

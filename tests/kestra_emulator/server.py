@@ -6,11 +6,11 @@ import base64
 import functools
 import threading
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from tests.kestra_emulator import executions, flows, kv, misc, namespace_files, triggers
+from tests.kestra_emulator import executions, flows, kv, misc, namespace_files, runs, triggers
 from tests.kestra_emulator.faults import FaultPlan
 from tests.kestra_emulator.http_handler import EmulatorHTTPServer, handler_for
 from tests.kestra_emulator.http_types import ApiError, ApiRequest, ApiResponse, RecordedRequest
@@ -20,7 +20,7 @@ from tests.kestra_emulator.spec import kestra_spec
 from tests.kestra_emulator.state import EmulatorState
 
 EMULATED_ROUTES = (*misc.ROUTES, *flows.ROUTES, *kv.ROUTES, *namespace_files.ROUTES, *triggers.ROUTES,
-                   *executions.ROUTES)
+                   *executions.ROUTES, *runs.ROUTES)
 
 
 def _not_emulated(state: EmulatorState, request: ApiRequest) -> ApiResponse:
@@ -48,22 +48,28 @@ def parse_version(version: str) -> tuple[int, int, int]:
 class KestraEmulator:
     """Kestra (1.x by default, or 0.20) on 127.0.0.1:<free port>, with mandatory basic auth.
 
-    State for assertions: `.flows`, `.kv`, `.namespace_files`, `.triggers`, `.executions`, `.requests`,
-    `.write_count`, `.spec_violations` (must stay empty).
+    State for assertions: `.flows`, `.kv`, `.namespace_files`, `.triggers`, `.executions`, `.logs`, `.requests`,
+    `.write_count`, `.spec_violations` (must stay empty). Executions run (runs.py): one step per API request
+    (`execution_mode="per-request"`) or per `advance_executions()` ("manual"), ending as `set_outcome` says.
+    `fault_on(method, path)` limits faults to matching requests, `fault_limit` to that many.
     """
 
     def __init__(self, version: str = "1.1.0", username: str = "ops@example.com",
                  password: str = "Emul4torPassw0rd", latency_s: float = 0.0, fault_rate: float = 0.0,
                  seed: int = 0, faults: Iterable[str] = ("503", "lost"), retry_after_s: int | None = None,
-                 backfill_mode: str = "sync") -> None:
+                 backfill_mode: str = "sync", execution_mode: str = "per-request",
+                 fault_on: Callable[[str, str], bool] | None = None, fault_limit: int | None = None) -> None:
         if backfill_mode not in ("sync", "manual"):
             raise ValueError("backfill_mode must be 'sync' or 'manual'")
+        if execution_mode not in ("per-request", "manual"):
+            raise ValueError("execution_mode must be 'per-request' or 'manual'")
         self.version = version
-        self.state = EmulatorState(version=parse_version(version), backfill_mode=backfill_mode)
+        self.state = EmulatorState(version=parse_version(version), backfill_mode=backfill_mode,
+                                   execution_mode=execution_mode)
         self._credentials = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
         self.latency_s = latency_s
         self.retry_after_s = retry_after_s
-        self._faults = FaultPlan(fault_rate, faults, seed)
+        self._faults = FaultPlan(fault_rate, faults, seed, only=fault_on, limit=fault_limit)
         self.requests: list[RecordedRequest] = []
         self.spec_violations: list[str] = []
         self._log_lock = threading.Lock()
@@ -133,6 +139,21 @@ class KestraEmulator:
     def write_count(self) -> int:
         return self.state.write_count
 
+    @property
+    def logs(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return [dict(entry) for entry in self.state.logs]
+
+    def set_outcome(self, flow_id: str, outcome: runs.OutcomeRule) -> None:
+        """How the flow's next executions end: an Outcome, or a function of the execution document giving one."""
+        with self.state.lock:
+            self.state.outcomes[flow_id] = outcome
+
+    def advance_executions(self, steps: int = 1) -> None:
+        """Move every unfinished execution on by `steps` steps (manual mode; per-request mode does one per request)."""
+        with self.state.lock:
+            runs.tick(self.state, steps)
+
     def run_scheduler(self, limit: int | None = None) -> int:
         """Advance backfills (manual mode): at most `limit` executions per backfill; returns how many were made."""
         with self.state.lock:
@@ -147,8 +168,8 @@ class KestraEmulator:
             self.requests.append(entry)
             self.spec_violations.extend(violations)
 
-    def draw_fault(self) -> str | None:
-        return self._faults.draw()
+    def draw_fault(self, method: str, path: str) -> str | None:
+        return self._faults.draw(method, path)
 
     def process(self, request: ApiRequest, unavailable: bool = False) -> tuple[ApiResponse, bool, list[str]]:
         """Answer an authenticated API request: (response, applied, spec violations).
@@ -189,6 +210,8 @@ class KestraEmulator:
     def _run_handler(self, route: Route, request: ApiRequest) -> tuple[ApiResponse, bool]:
         with self.state.lock:
             self.state.applied = False
+            if self.state.execution_mode == "per-request":
+                runs.tick(self.state)  # time passes between two requests: running executions move on
             try:
                 response = route.handler(self.state, request)
             except ApiError as error:

@@ -69,6 +69,12 @@ class EmulatorState:
     # (namespace, flowId, triggerId) -> the trigger context as Kestra serialises it
     triggers: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     executions: list[dict[str, Any]] = field(default_factory=list)
+    # How executions run (tests/kestra_emulator/runs.py): their plans, the LogEntry documents they wrote,
+    # and per flow id the Outcome (or a function of the execution giving it) a test asked for.
+    run_plans: dict[str, Any] = field(default_factory=dict)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: dict[str, Any] = field(default_factory=dict)
+    execution_mode: str = "per-request"
     write_count: int = 0
     # Set by a handler that changed state during the current request (read and reset by the server).
     applied: bool = False

@@ -35,6 +35,17 @@ def test_a_lost_response_is_applied_then_the_connection_closes() -> None:
     assert (entry.status, entry.applied, entry.fault) == (None, True, "lost")
 
 
+def test_faults_can_be_narrowed_to_some_requests_and_capped() -> None:
+    only_posts = lambda method, path: method == "POST"  # noqa: E731
+    with KestraEmulator(fault_rate=1.0, faults=("lost",), fault_on=only_posts, fault_limit=1) as emulator, \
+            client_for(emulator) as client:
+        assert client.get("/api/v1/configs").status_code == 200
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.post("/api/v1/main/flows", content=flow_source("a"), headers=YAML)
+        assert client.post("/api/v1/main/flows", content=flow_source("b"), headers=YAML).status_code == 200
+    assert [entry.fault for entry in emulator.requests] == [None, "lost", None]
+
+
 def _fault_sequence(seed: int) -> list[str | None]:
     with KestraEmulator(fault_rate=0.5, seed=seed) as emulator, client_for(emulator) as client:
         for _ in range(30):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 HEAVY = ("httpx", "rich", "yaml", "croniter", "pulumi", "infra")
-COMMANDS = ("wait", "seed-flows", "seed-kv", "seed-backfills", "seed", "status", "plan")
+COMMANDS = ("wait", "seed-flows", "seed-kv", "seed-backfills", "seed", "status", "run", "plan")
 
 
 def test_help_lists_every_command_without_heavy_imports() -> None:

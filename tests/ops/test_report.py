@@ -46,3 +46,24 @@ def test_warnings_go_to_stderr_redacted() -> None:
     err = io.StringIO()
     Reporter(False, redact, out=io.StringIO(), err=err).warn("server said TopSecretValue")
     assert err.getvalue() == "Warning: server said ***\n"
+
+
+def _follow(out: io.StringIO, json_mode: bool = False) -> str:
+    redact = Redactor()
+    redact.add("TopSecretValue")
+    reporter = Reporter(json_mode, redact, out=out, err=io.StringIO())
+    with reporter.follow("zoomcamp.hello") as show:
+        for done, text in ((0, "RUNNING: 0/2, at a"), (0, "RUNNING: 0/2, at a"), (1, "RUNNING: 1/2, at TopSecretValue")):
+            show(done, 2, text)
+    return out.getvalue()
+
+
+def test_follow_draws_a_bar_on_a_terminal_and_no_lines() -> None:
+    drawn = _follow(Terminal())
+    assert "zoomcamp.hello" in drawn and "1/2" in drawn
+    assert "RUNNING: 0/2, at a\n" not in drawn and "TopSecretValue" not in drawn
+
+
+def test_follow_prints_each_change_once_as_a_line_elsewhere_and_nothing_with_json() -> None:
+    assert _follow(io.StringIO()) == "RUNNING: 0/2, at a\nRUNNING: 1/2, at ***\n"
+    assert _follow(io.StringIO(), json_mode=True) == ""
