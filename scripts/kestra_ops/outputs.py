@@ -24,6 +24,9 @@ NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 LABEL_KEY = re.compile(r"^[a-z][a-zA-Z0-9._-]*$")
 BACKFILL_KEYS = {"flow_id", "trigger_id", "start", "end", "inputs", "labels"}
 MIN_SECRET_KV_VALUE = 16  # keys, tokens and key ids are longer; see StackOutputs.secret_values
+# The KV keys infra sets only with the data lake (gcpProject set, infra/__main__.py); the contract test
+# tests/ops/test_stack_contract.py holds the two sides together.
+DATA_LAKE_KV_KEYS = frozenset({"GCP_PROJECT_ID", "GCP_LOCATION", "GCP_BUCKET_NAME", "GCP_DATASET", "GCP_CREDS"})
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from kestra_ops.report import Reporter
 from kestra_ops.session import Session
 
 
-def seed_flows(session: Session, client: KestraClient, directory: Path, *, prune: bool, dry_run: bool, strict: bool) -> dict[str, Any]:
+def seed_flows(
+    session: Session, client: KestraClient, directory: Path, *, prune: bool, dry_run: bool, strict: bool, verbose: bool = False
+) -> dict[str, Any]:
     from kestra_ops.files_sync import apply_files, plan_files, server_files
     from kestra_ops.flows_sync import apply_flows, plan_flows, server_sources, validate_on_server
     from kestra_ops.validation import validate_directory
@@ -22,7 +24,7 @@ def seed_flows(session: Session, client: KestraClient, directory: Path, *, prune
     outputs = session.outputs
     kv_keys = set(outputs.kestra_kv) if outputs is not None and outputs.kestra_kv is not None else None
     report = validate_directory(directory, kv_keys, strict)
-    for warning in report.warnings:
+    for warning in report.warnings + (report.details if verbose else ()):
         reporter.warn(warning)
     if report.errors:
         raise ValidationFailed(list(report.errors))

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from kestra_ops.flow_yaml import LineDict, LineList, YamlProblem, load_documents
+from kestra_ops.outputs import DATA_LAKE_KV_KEYS
 
 FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
 NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -69,6 +70,7 @@ class ValidationReport:
     namespace_files: tuple[LocalNamespaceFile, ...]
     errors: tuple[str, ...]
     warnings: tuple[str, ...]
+    details: tuple[str, ...] = ()  # what a summarised warning stands for (shown with -v)
 
     @property
     def ok(self) -> bool:
@@ -77,7 +79,8 @@ class ValidationReport:
 
 def validate_directory(path: Path, kv_keys: set[str] | None = None, strict: bool = False) -> ValidationReport:
     """Validate every flow and namespace file under `path`. `kv_keys`: the stack's KV keys when known;
-    a kv() read of another key is a warning, or an error when `strict`."""
+    a kv() read of another key is a warning, or an error when `strict`; reads of the data lake's keys on a
+    stack without the data lake are one line naming the flows, each read in `details`."""
     checker = _Checker(kv_keys, strict)
     namespaces: list[str] = []
     if not path.is_dir():
@@ -98,6 +101,7 @@ def validate_directory(path: Path, kv_keys: set[str] | None = None, strict: bool
                     checker.errors.append(f"{entry}: folder name is not a valid Kestra namespace (a-z 0-9 . _ -)")
         if not checker.flows and not checker.files and not checker.errors:
             checker.warnings.append(f"{path}: no flows found (expected {path}/<namespace>/<flow_id>.yaml)")
+        checker.data_lake_summary()
     return ValidationReport(
         directory=path,
         namespaces=tuple(namespaces),
@@ -105,6 +109,7 @@ def validate_directory(path: Path, kv_keys: set[str] | None = None, strict: bool
         namespace_files=tuple(checker.files),
         errors=tuple(checker.errors),
         warnings=tuple(checker.warnings),
+        details=tuple(checker.details),
     )
 
 
@@ -115,7 +120,11 @@ class _Checker:
         self.files: list[LocalNamespaceFile] = []
         self.errors: list[str] = []
         self.warnings: list[str] = []
+        self.details: list[str] = []
         self._seen: dict[tuple[str, str], Path] = {}
+        # Without the data lake its flows cannot run: said once for them all, not once per read.
+        self._without_data_lake = kv_keys is not None and not kv_keys & DATA_LAKE_KV_KEYS
+        self._data_lake_flows: list[str] = []
 
     def namespace_dir(self, folder: Path) -> None:
         for entry in sorted(folder.iterdir()):
@@ -168,7 +177,7 @@ class _Checker:
                 error(flow.lines["id"], f"the file must be named after the flow id ({flow_id}{file.suffix})")
         self._tasks(flow, error)
         self._triggers(flow, error)
-        self._kv_reads(file, source)
+        self._kv_reads(file, source, flow_id or file.stem)
         self._container_images(file, flow)
         if flow_id and namespace:
             self.flows.append(LocalFlow(file=file, namespace=namespace, id=flow_id, source=source))
@@ -284,17 +293,30 @@ class _Checker:
             except (ZoneInfoNotFoundError, ValueError):
                 error(trigger.lines["timezone"], f"schedule {name!r}: unknown timezone {timezone!r}")
 
-    def _kv_reads(self, file: Path, source: str) -> None:
+    def _kv_reads(self, file: Path, source: str, flow_name: str) -> None:
         if self.kv_keys is None:
             return
         reported: set[str] = set()  # one line per missing key and file: its first read
         for match in KV_CALL.finditer(source):
             key, args = match.group("key"), match.group("args")
-            if key in self.kv_keys or key in reported or KV_OPTIONAL.search(args) or KV_OTHER_NAMESPACE.match(args):
+            if key in self.kv_keys or KV_OPTIONAL.search(args) or KV_OTHER_NAMESPACE.match(args):
                 continue
-            reported.add(key)
             line = source.count("\n", 0, match.start()) + 1
             message = f"{file}:{line}: reads kv('{key}'), which the stack's kestra_kv does not set"
+            if self._without_data_lake and key in DATA_LAKE_KV_KEYS:
+                self.details.append(message)
+                if flow_name not in self._data_lake_flows:
+                    self._data_lake_flows.append(flow_name)
+            elif key not in reported:
+                reported.add(key)
+                (self.errors if self.strict else self.warnings).append(message)
+
+    def data_lake_summary(self) -> None:
+        flows = self._data_lake_flows
+        if flows:
+            needs, fails = ("flows need", "they") if len(flows) > 1 else ("flow needs", "it")
+            message = (f"{len(flows)} {needs} the data lake (gcpProject unset): {', '.join(sorted(flows))} — "
+                       f"{fails} will fail until you set gcpProject")
             (self.errors if self.strict else self.warnings).append(message)
 
     def _container_images(self, file: Path, node: Any) -> None:

@@ -197,8 +197,8 @@ def test_flow_validation_with_the_stacks_kv_keys_finds_every_key_the_dbt_flow_re
     if variant == "dev-gcp":  # every kv() read of every flow is set
         assert report.warnings == ()
     else:  # without a project the GCP flows' reads are missing: the check does report them
-        assert any("06_gcp_taxi.yaml" in warning and "GCP_BUCKET_NAME" in warning
-                   for warning in report.warnings)
+        assert any("06_gcp_taxi.yaml" in detail and "GCP_BUCKET_NAME" in detail for detail in report.details)
+        assert any("need the data lake" in warning and "06_gcp_taxi" in warning for warning in report.warnings)
 
 
 def test_kestra_kv_is_built_from_the_data_lake(dev_gcp_plan):

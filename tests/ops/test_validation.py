@@ -138,7 +138,7 @@ def test_kv_read_missing_from_the_stack_is_a_warning(tmp_path: Path) -> None:
 
 
 def test_kv_read_missing_from_the_stack_is_an_error_when_strict(tmp_path: Path) -> None:
-    report = validate(tmp_path, {"zoomcamp/taxi_scheduled.yaml": SCHEDULED_FLOW}, kv_keys=set(), strict=True)
+    report = validate(tmp_path, {"zoomcamp/taxi_scheduled.yaml": SCHEDULED_FLOW}, kv_keys={"GCP_LOCATION"}, strict=True)
     # TAXI_DATA_BASE_URL is read with errorOnMissing=false: optional, so only GCP_PROJECT_ID is reported.
     assert only_error(report).endswith("reads kv('GCP_PROJECT_ID'), which the stack's kestra_kv does not set")
 
@@ -220,7 +220,53 @@ def test_a_pinned_or_templated_container_image_passes(tmp_path: Path, image: str
 def test_a_missing_kv_key_read_several_times_is_reported_once_at_its_first_read(tmp_path: Path) -> None:
     flow = SCHEDULED_FLOW.replace("{{ kv('GCP_PROJECT_ID') }} {{ inputs.taxi }}",
                                   "{{ kv('GCP_PROJECT_ID') }} {{ kv('GCP_PROJECT_ID') }} {{ kv('GCP_DATASET') }}")
-    report = validate(tmp_path, {"zoomcamp/taxi_scheduled.yaml": flow}, kv_keys=set())
+    report = validate(tmp_path, {"zoomcamp/taxi_scheduled.yaml": flow}, kv_keys={"GCP_LOCATION"})
     assert [w.split(".yaml:", 1)[1] for w in report.warnings] == [
         "12: reads kv('GCP_PROJECT_ID'), which the stack's kestra_kv does not set",
         "12: reads kv('GCP_DATASET'), which the stack's kestra_kv does not set"]
+
+
+LAKE_FLOW = """\
+id: {id}
+namespace: zoomcamp
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{{{ kv('GCP_PROJECT_ID') }}}}.{{{{ kv('GCP_DATASET') }}}} {{{{ kv('GCP_PROJECT_ID') }}}}"
+"""
+OTHER_KV_FLOW = HELLO_FLOW.replace("message: hello", "message: \"{{ kv('SLACK_WEBHOOK') }}\"")
+
+
+def lake_flows(tmp_path: Path, **options):
+    return validate(tmp_path, {"zoomcamp/lake_b.yaml": LAKE_FLOW.format(id="lake_b"),
+                               "zoomcamp/lake_a.yaml": LAKE_FLOW.format(id="lake_a"),
+                               "zoomcamp/hello.yaml": OTHER_KV_FLOW}, **options)
+
+
+def test_data_lake_reads_without_the_data_lake_are_one_warning_naming_the_flows(tmp_path: Path) -> None:
+    report = lake_flows(tmp_path, kv_keys={"TAXI_POSTGRES"})
+    assert report.errors == ()
+    assert report.warnings == (
+        f"{tmp_path / 'flows'}/zoomcamp/hello.yaml:9: reads kv('SLACK_WEBHOOK'), which the stack's kestra_kv does not set",
+        "2 flows need the data lake (gcpProject unset): lake_a, lake_b — they will fail until you set gcpProject",
+    )
+    # -v: every read the one line stands for
+    assert [line.split("/zoomcamp/")[1] for line in report.details] == [
+        f"{name}.yaml:6: reads kv('{key}'), which the stack's kestra_kv does not set"
+        for name in ("lake_a", "lake_b") for key in ("GCP_PROJECT_ID", "GCP_DATASET", "GCP_PROJECT_ID")
+    ]
+
+
+def test_data_lake_reads_without_the_data_lake_fail_when_strict(tmp_path: Path) -> None:
+    report = lake_flows(tmp_path, kv_keys={"TAXI_POSTGRES", "SLACK_WEBHOOK"}, strict=True)
+    assert report.warnings == ()
+    assert only_error(report) == (
+        "2 flows need the data lake (gcpProject unset): lake_a, lake_b — they will fail until you set gcpProject")
+
+
+def test_with_the_data_lake_set_a_missing_data_lake_key_is_reported_per_read(tmp_path: Path) -> None:
+    report = lake_flows(tmp_path, kv_keys={"GCP_PROJECT_ID", "SLACK_WEBHOOK"})
+    assert [line.split("/zoomcamp/")[1] for line in report.warnings] == [
+        "lake_a.yaml:6: reads kv('GCP_DATASET'), which the stack's kestra_kv does not set",
+        "lake_b.yaml:6: reads kv('GCP_DATASET'), which the stack's kestra_kv does not set",
+    ]

@@ -12,6 +12,7 @@ DIRECTORY = click.argument(
 DRY_RUN = click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
 PRUNE = click.option("--prune", is_flag=True, help="Delete flows and namespace files of the managed namespaces that DIR lacks.")
 STRICT = click.option("--strict", is_flag=True, help="A kv() key missing from kestra_kv is an error, not a warning.")
+VERBOSE = click.option("-v", "--verbose", is_flag=True, help="List every kv() read a summarised warning stands for.")
 TRIGGER_TIMEOUT = click.option(
     "--trigger-timeout", type=click.FloatRange(0), default=60.0, show_default=True,
     help="Seconds to wait for Kestra to register a flow's trigger.",
@@ -23,8 +24,9 @@ TRIGGER_TIMEOUT = click.option(
 @PRUNE
 @DRY_RUN
 @STRICT
+@VERBOSE
 @click.pass_obj
-def seed_flows(session, directory: Path, prune: bool, dry_run: bool, strict: bool) -> None:
+def seed_flows(session, directory: Path, prune: bool, dry_run: bool, strict: bool, verbose: bool) -> None:
     """Validate DIR (default flows/) and upload its flows and namespace files.
 
     \b
@@ -33,7 +35,8 @@ def seed_flows(session, directory: Path, prune: bool, dry_run: bool, strict: boo
     from kestra_ops import seeding
 
     with session.client() as client:
-        summary = seeding.seed_flows(session, client, directory, prune=prune, dry_run=dry_run, strict=strict)
+        summary = seeding.seed_flows(session, client, directory, prune=prune, dry_run=dry_run, strict=strict,
+                                     verbose=verbose)
         seeding.finish(session.reporter, client, summary, dry_run)
 
 
@@ -75,10 +78,12 @@ def seed_backfills(session, dry_run: bool, trigger_timeout: float) -> None:
 @PRUNE
 @DRY_RUN
 @STRICT
+@VERBOSE
 @click.option("--timeout", type=click.FloatRange(0), default=120.0, show_default=True, help="Seconds to wait for Kestra.")
 @TRIGGER_TIMEOUT
 @click.pass_obj
-def seed(session, directory: Path, prune: bool, dry_run: bool, strict: bool, timeout: float, trigger_timeout: float) -> None:
+def seed(session, directory: Path, prune: bool, dry_run: bool, strict: bool, verbose: bool, timeout: float,
+         trigger_timeout: float) -> None:
     """Wait for Kestra, then seed flows, KV entries and backfills; one summary at the end.
 
     \b
@@ -90,7 +95,8 @@ def seed(session, directory: Path, prune: bool, dry_run: bool, strict: bool, tim
     session.require_outputs("kestra_namespace")
     with session.client() as client:
         summary = {"server": wait_until_ready(client, timeout)}
-        summary.update(seeding.seed_flows(session, client, directory, prune=prune, dry_run=dry_run, strict=strict))
+        summary.update(seeding.seed_flows(session, client, directory, prune=prune, dry_run=dry_run, strict=strict,
+                                          verbose=verbose))
         summary.update(seeding.seed_kv(session, client, dry_run=dry_run))
         summary.update(seeding.seed_backfills(session, client, dry_run=dry_run, trigger_timeout_s=trigger_timeout))
         seeding.finish(session.reporter, client, summary, dry_run)
