@@ -16,6 +16,7 @@ from typing import Any
 
 from kestra_ops.client import KestraClient
 from kestra_ops.errors import OpsError
+from kestra_ops.executions import search_by_label
 from kestra_ops.outputs import BackfillSpec
 
 LABEL = "ops-backfill"
@@ -72,16 +73,7 @@ def wait_for_trigger(
 
 
 def labelled_executions(client: KestraClient, namespace: str, flow_id: str, value: str) -> int:
-    if client.server.api.endswith("/main"):
-        params = {
-            "filters[namespace][EQUALS]": namespace,
-            "filters[flowId][EQUALS]": flow_id,
-            f"filters[labels][EQUALS][{LABEL}]": value,
-        }
-    else:
-        params = {"namespace": namespace, "flowId": flow_id, "labels": f"{LABEL}:{value}"}
-    page = client.get_json("/executions/search", params={**params, "page": 1, "size": 1})
-    return int(page.get("total", 0))
+    return int(search_by_label(client, namespace, flow_id, LABEL, value, size=1).get("total", 0))
 
 
 def backfill_state(client: KestraClient, namespace: str, spec: BackfillSpec, trigger: dict[str, Any]) -> BackfillState:

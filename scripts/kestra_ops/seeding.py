@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kestra_ops.client import KestraClient
-from kestra_ops.errors import ValidationFailed
+from kestra_ops.errors import OpsError, ValidationFailed
 from kestra_ops.changes import counts
 from kestra_ops.report import Reporter
 from kestra_ops.session import Session
@@ -79,7 +79,10 @@ def seed_kv(session: Session, client: KestraClient, *, dry_run: bool) -> dict[st
     }
 
 
-def seed_backfills(session: Session, client: KestraClient, *, dry_run: bool, trigger_timeout_s: float) -> dict[str, Any]:
+def seed_backfills(session: Session, client: KestraClient, *, dry_run: bool, trigger_timeout_s: float,
+                   follow: tuple[float, float] | None = None) -> dict[str, Any]:
+    """`follow` (timeout, poll interval in seconds): afterwards follow the backfills to their end; the summary's
+    `backfill_problem` then says which executions did not succeed, or that time ran out."""
     from kestra_ops.backfills import seed_backfills as run
 
     outputs = session.require_outputs("kestra_backfills")
@@ -104,7 +107,24 @@ def seed_backfills(session: Session, client: KestraClient, *, dry_run: bool, tri
             "action": action,
         })
     tally = {"create": sum(r["action"] == "create" for r in rows), "skip": sum(r["action"] == "skip" for r in rows)}
-    return {"backfills": tally, "entries": rows}
+    summary: dict[str, Any] = {"backfills": tally, "entries": rows}
+    if follow is not None and not dry_run:
+        followed = [(row, state.spec) for row, (state, _) in zip(rows, results) if state.state != "blocked"]
+        summary["backfill_problem"] = _follow_backfills(session, client, namespace, followed, *follow)
+    return summary
+
+
+def _follow_backfills(session: Session, client: KestraClient, namespace: str, followed: list, timeout_s: float,
+                      interval_s: float) -> str | None:
+    from kestra_ops.backfill_progress import follow_backfills, outcome_problem
+
+    with session.reporter.follow("Backfills") as show:
+        progress, ended = follow_backfills(client, namespace, [spec for _, spec in followed], timeout_s=timeout_s,
+                                           interval_s=interval_s, show=show)
+    for (row, _), item in zip(followed, progress):
+        row["executions"] = item.document()
+        session.reporter.line(f"backfill  {item.name} {row['window']}: {item.text}")
+    return outcome_problem(progress, ended, timeout_s)
 
 
 def _namespace(session: Session) -> str:
@@ -116,7 +136,8 @@ def _tally(tally: dict[str, int]) -> str:
 
 
 def finish(reporter: Reporter, client: KestraClient, summary: dict[str, Any], dry_run: bool) -> None:
-    """The one summary line (or JSON document) at the end of a seed command."""
+    """The one summary line (or JSON document) at the end of a seed command; then the error, if followed
+    backfills did not all succeed."""
     summary.update(dry_run=dry_run, requests=client.stats.requests, writes=client.stats.writes, retries=client.stats.retries)
     parts = [
         f"{label}: {_tally(summary[key])}"
@@ -128,3 +149,5 @@ def finish(reporter: Reporter, client: KestraClient, summary: dict[str, Any], dr
     parts.append(f"{stats.writes} writes, {stats.requests} requests, {stats.retries} retries{note}")
     reporter.line("; ".join(parts))
     reporter.document(summary)
+    if summary.get("backfill_problem"):
+        raise OpsError(summary["backfill_problem"])

@@ -1,11 +1,12 @@
 """What is deployed: flows (revision, in sync with the repo or not), KV keys (type, never values),
-backfills (window, state)."""
+backfills (window, state, executions by state)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from kestra_ops.backfill_progress import backfill_progress, scheduled_dates
 from kestra_ops.backfills import BackfillState, backfill_id, backfill_state, find_trigger
 from kestra_ops.client import KestraClient
 from kestra_ops.flows_sync import server_sources
@@ -86,12 +87,17 @@ def backfill_rows(client: KestraClient, outputs: StackOutputs | None) -> list[di
             state = BackfillState(spec, backfill_id(namespace, spec), "missing", "trigger not on the server")
         else:
             state = backfill_state(client, namespace, spec, trigger)
+        progress = None
+        if state.state in ("running", "finished"):
+            progress = backfill_progress(client, namespace, spec, scheduled_dates(client, namespace, spec), trigger)
         rows.append({
             "flow_id": spec.flow_id,
             "trigger_id": spec.trigger_id,
             "window": state.window,
             "state": state.state,
             "detail": state.detail,
+            "progress": progress.text if progress else None,
+            "executions": progress.document() if progress else None,
         })
     return rows
 

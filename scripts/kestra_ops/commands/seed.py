@@ -18,6 +18,13 @@ TRIGGER_TIMEOUT = click.option(
     help="Seconds to wait for Kestra to register a flow's trigger.",
 )
 
+WAIT = click.option("--wait", "follow", is_flag=True,
+                    help="Then follow the backfills to their end (a bar on a terminal); exit 1 if an execution did not succeed.")
+WAIT_TIMEOUT = click.option("--wait-timeout", type=click.FloatRange(0), default=21600.0, show_default=True,
+                            help="With --wait: seconds to follow the backfills (they go on on the server after that).")
+POLL_INTERVAL = click.option("--poll-interval", type=click.FloatRange(0), default=5.0, show_default=True,
+                             help="With --wait: seconds between two looks (two requests per unfinished backfill).")
+
 
 @click.command("seed-flows")
 @DIRECTORY
@@ -59,17 +66,23 @@ def seed_kv(session, dry_run: bool) -> None:
 @click.command("seed-backfills")
 @DRY_RUN
 @TRIGGER_TIMEOUT
+@WAIT
+@WAIT_TIMEOUT
+@POLL_INTERVAL
 @click.pass_obj
-def seed_backfills(session, dry_run: bool, trigger_timeout: float) -> None:
-    """Create each kestra_backfills entry once (a running or finished one is skipped).
+def seed_backfills(session, dry_run: bool, trigger_timeout: float, follow: bool, wait_timeout: float,
+                   poll_interval: float) -> None:
+    """Create each kestra_backfills entry once (a running or finished one is skipped); --wait follows them.
 
     \b
     Example:  ops --outputs outputs.json seed-backfills --dry-run
+              ops --stack dev seed-backfills --wait
     """
     from kestra_ops import seeding
 
     with session.client() as client:
-        summary = seeding.seed_backfills(session, client, dry_run=dry_run, trigger_timeout_s=trigger_timeout)
+        summary = seeding.seed_backfills(session, client, dry_run=dry_run, trigger_timeout_s=trigger_timeout,
+                                         follow=(wait_timeout, poll_interval) if follow else None)
         seeding.finish(session.reporter, client, summary, dry_run)
 
 
@@ -81,13 +94,18 @@ def seed_backfills(session, dry_run: bool, trigger_timeout: float) -> None:
 @VERBOSE
 @click.option("--timeout", type=click.FloatRange(0), default=120.0, show_default=True, help="Seconds to wait for Kestra.")
 @TRIGGER_TIMEOUT
+@WAIT
+@WAIT_TIMEOUT
+@POLL_INTERVAL
 @click.pass_obj
 def seed(session, directory: Path, prune: bool, dry_run: bool, strict: bool, verbose: bool, timeout: float,
-         trigger_timeout: float) -> None:
-    """Wait for Kestra, then seed flows, KV entries and backfills; one summary at the end.
+         trigger_timeout: float, follow: bool, wait_timeout: float, poll_interval: float) -> None:
+    """Wait for Kestra, then seed flows, KV entries and backfills; one summary at the end. --wait then
+    follows the backfills to their end.
 
     \b
     Example:  ops --stack dev seed
+              ops --stack dev seed --wait
     """
     from kestra_ops import seeding
     from kestra_ops.commands.wait import wait_until_ready
@@ -98,5 +116,6 @@ def seed(session, directory: Path, prune: bool, dry_run: bool, strict: bool, ver
         summary.update(seeding.seed_flows(session, client, directory, prune=prune, dry_run=dry_run, strict=strict,
                                           verbose=verbose))
         summary.update(seeding.seed_kv(session, client, dry_run=dry_run))
-        summary.update(seeding.seed_backfills(session, client, dry_run=dry_run, trigger_timeout_s=trigger_timeout))
+        summary.update(seeding.seed_backfills(session, client, dry_run=dry_run, trigger_timeout_s=trigger_timeout,
+                                              follow=(wait_timeout, poll_interval) if follow else None))
         seeding.finish(session.reporter, client, summary, dry_run)
