@@ -118,3 +118,15 @@ def test_a_backfill_not_yet_seen_on_its_trigger_is_not_finished() -> None:
     assert not BackfillProgress(spec, expected=3, states={"SUCCESS": 2, "RUNNING": 1}).finished
     assert BackfillProgress(spec, expected=3, states={"SUCCESS": 2, "FAILED": 1}).finished
     assert not BackfillProgress(spec, expected=3, states={"SUCCESS": 3}, running=True).finished
+
+
+@pytest.mark.parametrize(("version", "seed"), [("1.1.0", 1), ("0.20.7", 5)])
+def test_seed_wait_under_30_percent_faults_follows_one_backfill_to_its_end(version, seed, project_flows: Path,
+                                                                          outputs_for, run_ops) -> None:
+    with KestraEmulator(version=version, fault_rate=0.3, seed=seed) as emulator:
+        result = run_ops(*FAST_RETRIES, "--outputs", outputs_for(emulator), "seed", project_flows, "--wait", *FAST_POLL)
+        assert result.exit_code == 0, result.output
+        assert sorted(run["scheduleDate"][:10] for run in emulator.executions) == ["2019-01-01", "2019-02-01", "2019-03-01"]
+        assert {run["state"] for run in emulator.executions} == {"SUCCESS"}
+        assert {r.fault for r in emulator.requests if r.fault} == {"503", "lost"}
+    assert_no_spec_violations(emulator)
