@@ -29,11 +29,16 @@ class ServerInfo:
     api: str  # the prefix of tenant-scoped paths: /api/v1/main (0.23+) or /api/v1 (0.20-0.22)
 
 
-def api_prefix_for(version: str) -> str:
+def release(version: str) -> tuple[int, int]:
+    """(major, minor) of a version Kestra reports: 1.1.6, v0.20.7, 1.0.0-SNAPSHOT."""
     match = re.match(r"^v?(\d+)\.(\d+)", version)
     if not match:
         raise KestraError(f"Kestra reported an unrecognised version {version!r}")
-    major, minor = int(match.group(1)), int(match.group(2))
+    return int(match.group(1)), int(match.group(2))
+
+
+def api_prefix_for(version: str) -> str:
+    major, minor = release(version)
     if (major, minor) < (0, 20):
         raise KestraError(f"Kestra {version} is not supported (0.20 or newer is)")
     return "/api/v1/main" if (major, minor) >= (0, 23) else "/api/v1"

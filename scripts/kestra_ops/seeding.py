@@ -18,7 +18,8 @@ def seed_flows(
 ) -> dict[str, Any]:
     from kestra_ops.files_sync import apply_files, plan_files, server_files
     from kestra_ops.flows_sync import apply_flows, plan_flows, server_sources, validate_on_server
-    from kestra_ops.validation import validate_directory
+    from kestra_ops.client import release
+    from kestra_ops.validation import too_new_for, validate_directory
 
     reporter = session.reporter
     outputs = session.outputs
@@ -28,6 +29,10 @@ def seed_flows(
         reporter.warn(warning)
     if report.errors:
         raise ValidationFailed(list(report.errors))
+    version = client.server.version
+    too_new = too_new_for(report.flows, release(version), version)
+    if too_new:
+        raise ValidationFailed(too_new)
 
     flow_server = {namespace: server_sources(client, namespace) for namespace in report.namespaces}
     flow_changes = plan_flows(report.flows, flow_server, prune)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,11 @@ FLOW_PROPERTIES = frozenset({
     "inputs", "labels", "listeners", "namespace", "outputs", "pluginDefaults", "retry", "revision", "sla",
     "taskDefaults", "tasks", "triggers", "variables", "workerGroup",
 })
+# What a flow may use that older servers refuse, and the release that brought it: a top-level `finally`
+# (kestra-io/kestra#6686, 0.21) and BOOL inputs (kestra-io/kestra#8257, 0.22); v0.20.7's Flow.java and
+# Input.java have neither.
+FINALLY_SINCE = (0, 21)
+BOOL_INPUT_SINCE = (0, 22)
 FLOW_SUFFIXES = (".yaml", ".yml")
 KV_CALL = re.compile(r"""\bkv\(\s*(['"])(?P<key>[^'"]+)\1(?P<args>[^)]*)\)""")
 KV_OPTIONAL = re.compile(r"errorOnMissing\s*=\s*false", re.IGNORECASE)
@@ -47,6 +53,8 @@ class LocalFlow:
     namespace: str
     id: str
     source: str
+    # (line, feature, the Kestra release it needs) for what older servers refuse
+    requires: tuple[tuple[int, str, tuple[int, int]], ...] = ()
 
     @property
     def needs_own_request(self) -> bool:
@@ -180,7 +188,8 @@ class _Checker:
         self._kv_reads(file, source, flow_id or file.stem)
         self._container_images(file, flow)
         if flow_id and namespace:
-            self.flows.append(LocalFlow(file=file, namespace=namespace, id=flow_id, source=source))
+            self.flows.append(LocalFlow(file=file, namespace=namespace, id=flow_id, source=source,
+                                        requires=_requirements(flow)))
 
     @staticmethod
     def _flow_id(flow: LineDict, error) -> str | None:
@@ -354,6 +363,24 @@ class _Checker:
                 self.errors.append(f"{file}: the file name has a backslash or a control character")
                 continue
             self.files.append(LocalNamespaceFile(file=file, namespace=namespace, path=remote, content=file.read_bytes()))
+
+
+def _requirements(flow: LineDict) -> tuple[tuple[int, str, tuple[int, int]], ...]:
+    found = []
+    inputs = flow.get("inputs")
+    if isinstance(inputs, LineList):
+        for item in inputs:
+            if isinstance(item, LineDict) and item.get("type") == "BOOL":
+                found.append((item.lines["type"], "input type BOOL", BOOL_INPUT_SINCE))
+    if "finally" in flow:
+        found.append((flow.lines["finally"], "a top-level 'finally'", FINALLY_SINCE))
+    return tuple(found)
+
+
+def too_new_for(flows: Iterable[LocalFlow], server_release: tuple[int, int], server_version: str) -> list[str]:
+    """One line per feature a flow uses that the server's release predates."""
+    return [f"{flow.file}:{line}: {feature} needs Kestra {since[0]}.{since[1]} or newer; the server runs {server_version}"
+            for flow in flows for line, feature, since in flow.requires if since > server_release]
 
 
 def image_is_pinned(image: str) -> bool:

@@ -59,17 +59,20 @@ class FilterQuery:
     @classmethod
     def from_request(cls, request: ApiRequest, state: EmulatorState, legacy: tuple[str, ...]) -> FilterQuery:
         conditions = []
+        filtered = False
         # Kestra 0.20 knows only the plain parameters: a `filters[...]` query there filters nothing.
         if state.tenanted:
             for name, values in request.query.items():
                 match = FILTER_PARAM.match(name)
                 if match is None:
                     continue
+                filtered = True
                 field, op, subkey = match.groups()
                 if field in IGNORED_FIELDS:
                     continue
                 conditions.extend(Condition(field, op.upper(), value, subkey) for value in values)
-        for name in legacy:
+        # 1.x: `filters[...]` when given, else the deprecated parameters (RequestUtils.getFiltersOrDefaultToLegacyMapping).
+        for name in legacy if not filtered else ():
             for value in request.query.get(name, []):
                 op = {"namespace": "PREFIX", "q": "CONTAINS", "state": "IN"}.get(name, "EQUALS")
                 conditions.append(Condition(name, op, value))

@@ -46,6 +46,13 @@ FLOW_PROPERTIES = frozenset({"afterExecution", "checks", "concurrency", "deleted
                              "finally", "id", "inputs", "labels", "listeners", "namespace", "outputs",
                              "pluginDefaults", "retry", "revision", "sla", "taskDefaults", "tasks", "triggers",
                              "variables", "workerGroup"})
+# Kestra 0.20's model (Flow.java, AbstractFlow.java and Input.java's @JsonSubTypes at tag v0.20.7): no
+# `finally` (0.21) nor `afterExecution`, no BOOL input (0.22). Its parser names an unknown input type
+# "Invalid type: X" (YamlParser: InvalidTypeIdException).
+FLOW_PROPERTIES_0_20 = FLOW_PROPERTIES - {"afterExecution", "checks", "finally", "workerGroup"}
+INPUT_TYPES_0_20 = frozenset({"ARRAY", "BOOLEAN", "DATE", "DATETIME", "DURATION", "EMAIL", "ENUM", "FILE", "FLOAT",
+                              "INT", "JSON", "MULTISELECT", "SECRET", "SELECT", "STRING", "TIME", "URI", "YAML"})
+MODEL_0_21 = (0, 21, 0)
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,8 @@ class ParsedFlow:
         return ", ".join(f"{path}: {message}" for path, message in self.violations)
 
 
-def parse_flow(source: str, *, reserved_ids: bool) -> ParsedFlow:
+def parse_flow(source: str, *, version: tuple[int, int, int]) -> ParsedFlow:
+    """`version`: the emulated server's; it picks the model (0.20.7's before 0.21) and the 1.0 reserved ids."""
     try:
         # libyaml's loader: the real server's parser is native too, and the emulator's parse time
         # must not dominate the benchmarks it serves.
@@ -75,18 +83,19 @@ def parse_flow(source: str, *, reserved_ids: bool) -> ParsedFlow:
         return ParsedFlow(source, {}, (("flow", f"Invalid YAML: {error}"),))
     if not isinstance(document, dict):
         return ParsedFlow(source, {}, (("flow", "Invalid flow: the source is not a YAML mapping"),))
-    return ParsedFlow(source, document, tuple(flow_violations(document, reserved_ids=reserved_ids)))
+    return ParsedFlow(source, document, tuple(flow_violations(document, version=version)))
 
 
-def flow_violations(flow: dict[str, Any], *, reserved_ids: bool) -> list[tuple[str, str]]:
+def flow_violations(flow: dict[str, Any], *, version: tuple[int, int, int]) -> list[tuple[str, str]]:
+    properties = FLOW_PROPERTIES if version >= MODEL_0_21 else FLOW_PROPERTIES_0_20
     violations: list[tuple[str, str]] = [(str(key), f'Unrecognized field "{key}"')
-                                         for key in flow if key not in FLOW_PROPERTIES]
+                                         for key in flow if key not in properties]
     flow_id, namespace = flow.get("id"), flow.get("namespace")
     if not isinstance(flow_id, str) or not flow_id:
         violations.append(("id", "must not be null"))
     elif not FLOW_ID.match(flow_id) or len(flow_id) > 100:
         violations.append(("id", f"must match \"{FLOW_ID.pattern}\""))
-    elif reserved_ids and flow_id in RESERVED_FLOW_IDS:
+    elif version >= (1, 0, 0) and flow_id in RESERVED_FLOW_IDS:
         violations.append(("id", f"'{flow_id}' is a reserved flow id"))
     if not isinstance(namespace, str) or not namespace:
         violations.append(("namespace", "must not be null"))
@@ -101,7 +110,7 @@ def flow_violations(flow: dict[str, Any], *, reserved_ids: bool) -> list[tuple[s
     duplicates = sorted(task_id for task_id, count in seen.items() if count > 1)
     if duplicates:
         violations.append(("tasks", f"Duplicate task id with name [{', '.join(duplicates)}]"))
-    violations.extend(_input_violations(flow.get("inputs")))
+    violations.extend(_input_violations(flow.get("inputs"), version))
     violations.extend(_trigger_violations(flow.get("triggers")))
     return violations
 
@@ -111,14 +120,17 @@ def _input_types() -> frozenset[str]:
     return frozenset(kestra_spec().document["components"]["schemas"]["Type"]["enum"])
 
 
-def _input_violations(inputs: Any) -> list[tuple[str, str]]:
+def _input_violations(inputs: Any, version: tuple[int, int, int]) -> list[tuple[str, str]]:
     """Kestra's Input model: an id matching its pattern, a type of its `Type` enum, ids unique."""
     violations: list[tuple[str, str]] = []
     seen: set[str] = set()
     for where, declared in _declared_objects(inputs, "inputs", "an input", violations):
         violations.extend(_id_violations(declared.get("id"), INPUT_ID, where, "inputs", "input", seen))
-        if declared.get("type") not in _input_types():
-            violations.append((f"{where}.type", f"Invalid input type '{declared.get('type')}'"))
+        kind = declared.get("type")
+        if version < MODEL_0_21 and kind not in INPUT_TYPES_0_20:
+            violations.append((f"{where}.type", f"Invalid type: {kind}"))
+        elif version >= MODEL_0_21 and kind not in _input_types():
+            violations.append((f"{where}.type", f"Invalid input type '{kind}'"))
     return violations
 
 

@@ -42,7 +42,7 @@ def _json_safe(document: Any) -> Any:
 
 
 def _parse(state: EmulatorState, source: str) -> ParsedFlow:
-    return parse_flow(source, reserved_ids=state.version >= (1, 0, 0))
+    return parse_flow(source, version=state.version)
 
 
 def _require_valid(parsed: ParsedFlow) -> None:
@@ -52,7 +52,7 @@ def _require_valid(parsed: ParsedFlow) -> None:
                        [{"path": path, "message": message} for path, message in parsed.violations])
 
 
-def flow_document(flow: StoredFlow, *, with_source: bool) -> dict[str, Any]:
+def flow_document(state: EmulatorState, flow: StoredFlow, *, with_source: bool) -> dict[str, Any]:
     document = dict(flow.document)
     labels = document.get("labels")
     if isinstance(labels, list):
@@ -60,7 +60,7 @@ def flow_document(flow: StoredFlow, *, with_source: bool) -> dict[str, Any]:
     document.update(id=flow.id, namespace=flow.namespace, revision=flow.revision, deleted=flow.deleted,
                     disabled=bool(document.get("disabled", False)))
     if with_source:
-        document["source"] = flow.source
+        document["source"] = served_source(state, flow)
     return document
 
 
@@ -98,7 +98,7 @@ def create_flow(state: EmulatorState, request: ApiRequest) -> ApiResponse:
     _require_valid(parsed)
     if state.live_flow(parsed.namespace, parsed.id) is not None:
         raise constraint_violation("flow.id", "Flow id already exists")
-    return ApiResponse.json(200, flow_document(_store(state, parsed), with_source=True))
+    return ApiResponse.json(200, flow_document(state, _store(state, parsed), with_source=True))
 
 
 def update_flow(state: EmulatorState, request: ApiRequest) -> ApiResponse:
@@ -109,14 +109,14 @@ def update_flow(state: EmulatorState, request: ApiRequest) -> ApiResponse:
     _require_valid(parsed)
     if (parsed.namespace, parsed.id) != (namespace, flow_id):
         raise constraint_violation("flow.id", "Illegal flow id update")
-    return ApiResponse.json(200, flow_document(_store(state, parsed), with_source=True))
+    return ApiResponse.json(200, flow_document(state, _store(state, parsed), with_source=True))
 
 
 def get_flow(state: EmulatorState, request: ApiRequest) -> ApiResponse:
     flow = state.flows.get((request.path_params["namespace"], request.path_params["id"]))
     if flow is None or (flow.deleted and not request.flag("allowDeleted", False)):
         raise ApiError(404, "Not Found")
-    document = flow_document(flow, with_source=request.flag("source", False))
+    document = flow_document(state, flow, with_source=request.flag("source", False))
     revision = request.arg("revision")
     if revision is not None:
         number = int(revision)
@@ -142,25 +142,28 @@ def _matching_flows(state: EmulatorState, request: ApiRequest) -> list[StoredFlo
     flows = [flow for flow in state.flows.values() if not flow.deleted]
     selected = [flow for flow in flows
                 if query.matches(namespace=flow.namespace, flowId=flow.id, q=flow.id,
-                                 labels=flow_document(flow, with_source=False).get("labels") or {})]
+                                 labels=flow_document(state, flow, with_source=False).get("labels") or {})]
     return sorted(selected, key=lambda flow: (flow.namespace, flow.id))
 
 
 def search_flows(state: EmulatorState, request: ApiRequest) -> ApiResponse:
-    documents = [flow_document(flow, with_source=False) for flow in _matching_flows(state, request)]
+    documents = [flow_document(state, flow, with_source=False) for flow in _matching_flows(state, request)]
     return ApiResponse.json(200, page_of(documents, request))
 
 
 def list_flows_by_namespace(state: EmulatorState, request: ApiRequest) -> ApiResponse:
     flows = namespace_flows(state, request.path_params["namespace"])
-    return ApiResponse.json(200, [flow_document(flow, with_source=False) for flow in flows])
+    return ApiResponse.json(200, [flow_document(state, flow, with_source=False) for flow in flows])
 
 
 def export_flows(state: EmulatorState, request: ApiRequest) -> ApiResponse:
+    """The last revision of each live flow the query selects, as `<ns>-<id>.yml` (1.x: HasSource.asZipFile)
+    or `<ns>.<id>.yml` (0.20.7: FlowController.zipFlows)."""
+    separator = "-" if state.version >= (0, 21, 0) else "."
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for flow in _matching_flows(state, request):
-            archive.writestr(f"{flow.namespace}-{flow.id}.yml", flow.source)
+            archive.writestr(f"{flow.namespace}{separator}{flow.id}.yml", served_source(state, flow))
     return ApiResponse.binary(buffer.getvalue(), "flows.zip")
 
 
@@ -185,9 +188,9 @@ def update_namespace(state: EmulatorState, request: ApiRequest) -> ApiResponse:
         for flow in sorted(state.flows.values(), key=lambda flow: flow.id):
             if flow.namespace == namespace and not flow.deleted and flow.id not in ids:
                 # Kestra answers with the flow as it was read before the delete.
-                deleted.append(flow_document(flow, with_source=True))
+                deleted.append(flow_document(state, flow, with_source=True))
                 _delete(state, flow)
-    updated = [flow_document(_store(state, parsed), with_source=True) for parsed in parsed_flows]
+    updated = [flow_document(state, _store(state, parsed), with_source=True) for parsed in parsed_flows]
     return ApiResponse.json(200, deleted + updated)
 
 

@@ -82,3 +82,48 @@ def test_export_by_query_zips_the_namespace_sources(api: httpx.Client) -> None:
     response = api.get("/flows/export/by-query", params={"namespace": "zoomcamp"})
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         assert {name: archive.read(name).decode() for name in archive.namelist()} == {"zoomcamp-a.yml": flow_source("a")}
+
+
+def _export(client: httpx.Client, params: dict[str, str]) -> dict[str, str]:
+    response = client.get("/flows/export/by-query", params=params)
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        return {name: archive.read(name).decode() for name in archive.namelist()}
+
+
+def _seed_export_cases(client: httpx.Client) -> None:
+    for flow_id, namespace in (("a", "zoomcamp"), ("b", "zoomcamp.sub"), ("c", "zoomcampx"), ("d", "other")):
+        client.post("/flows", content=flow_source(flow_id, namespace), headers=YAML)
+    client.put("/flows/zoomcamp/a", content=flow_source("a", extra="description: v2\n"), headers=YAML)
+    client.post("/flows", content=flow_source("gone"), headers=YAML)
+    client.delete("/flows/zoomcamp/gone")
+
+
+@pytest.mark.parametrize(("version", "prefix", "entry"), [
+    ("1.1.0", "/api/v1/main", "{ns}-{id}.yml"),  # HasSource.asZipFile(flows, namespace + "-" + id + ".yml"), 1.x
+    ("0.20.7", "/api/v1", "{ns}.{id}.yml"),      # FlowController.zipFlows, v0.20.7
+])
+def test_export_by_namespace_is_a_prefix_of_the_last_revisions_of_live_flows(version: str, prefix: str,
+                                                                             entry: str) -> None:
+    """The namespace filter is `ns` or `ns.%` (AbstractJdbcFlowRepository.findWithSource), from the last
+    revision of each flow that is not deleted."""
+    with KestraEmulator(version=version) as emulator, client_for(emulator, prefix) as client:
+        _seed_export_cases(client)
+        assert _export(client, {"namespace": "zoomcamp"}) == {
+            entry.format(ns="zoomcamp", id="a"): flow_source("a", extra="description: v2\n"),
+            entry.format(ns="zoomcamp.sub", id="b"): flow_source("b", "zoomcamp.sub"),
+        }
+
+
+def test_export_filters_win_over_the_deprecated_namespace_parameter(api: httpx.Client) -> None:
+    """RequestUtils.getFiltersOrDefaultToLegacyMapping (1.x): `filters[...]` when given, else the legacy ones."""
+    _seed_export_cases(api)
+    assert set(_export(api, {"namespace": "zoomcamp", "filters[namespace][EQUALS]": "other"})) == {"other-d.yml"}
+    assert set(_export(api, {"filters[namespace][PREFIX]": "zoomcamp"})) == {"zoomcamp-a.yml", "zoomcamp.sub-b.yml"}
+
+
+def test_0_20_serves_sources_without_their_first_revision_line() -> None:
+    with KestraEmulator(version="0.20.7") as emulator, client_for(emulator, "/api/v1") as client:
+        client.post("/flows", content=flow_source("numbered", extra="revision: 3\n"), headers=YAML)
+        assert _export(client, {"namespace": "zoomcamp"}) == {"zoomcamp.numbered.yml": flow_source("numbered")}
+        assert client.get("/flows/zoomcamp/numbered", params={"source": "true"}).json()["source"] == flow_source("numbered")
