@@ -2,15 +2,21 @@
 
 Every task type the Postgres flows use is handled as its Kestra plugin does (see each method);
 anything else raises, so a flow that grows a new task type fails its tests until this runner is
-taught it. The download is the only stand-in: the shell task's rendered command must start with the
-flow's `wget … && gunzip …`, whose URL is handed to `fetch`, which returns a local CSV (the tests' real
-samples or a generated month); the rest of the command runs for real with /bin/sh in a working
-directory holding that CSV, and its `::{"outputs": …}::` lines become the task's vars, as in Kestra.
+taught it. The download is the only stand-in: the shell task's rendered command runs for real with
+/bin/sh, with `wget` and `gunzip` on its PATH standing in for the network (download_stand_in.py); each
+URL in the command is handed to `fetch`, which returns a local CSV (the tests' real samples or a
+generated month), None for a file the source does not publish (wget sees HTTP 404), or raises
+ConnectionError (wget cannot reach the server). The command's
+`::{"outputs": …}::` lines become the task's vars, as in Kestra. A run ends in `state` SUCCESS, or
+WARNING when a task with allowFailure failed (Kestra carries on and ends the execution in WARNING); any
+other failure raises. The GCP flows' BigQuery and GCS tasks are not run: a test that runs such a flow
+gives `gcp`, which receives each one's task id and rendered properties.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -22,6 +28,7 @@ from typing import Any, Callable, Mapping
 import psycopg
 import yaml
 
+from tests.flows import download_stand_in
 from tests.flows.pebble import Context, Renderer
 
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
@@ -31,8 +38,6 @@ COPY_CHUNK = 1 << 20
 # Kestra's Queries task splits the rendered SQL with this regex before executing the pieces
 # in one transaction (plugin-jdbc AbstractJdbcQueries).
 KESTRA_STATEMENT_SPLIT = re.compile(r";[^']")
-DOWNLOAD_COMMAND = re.compile(r'wget -qO "(?P<gz>[^"]+\.csv\.gz)" "(?P<url>[^"]+)" && gunzip "(?P=gz)"'
-                              r'(?: && (?P<rest>.+))?', re.DOTALL)
 # a script task's stdout line that sets outputs: Kestra matches each whole line against
 # `^::(\{.*})::$` (PluginUtilsService.parseOut) and reads its JSON's "outputs" into the task's vars
 OUTPUTS_LINE = re.compile(r"::(\{.*\})::")
@@ -83,13 +88,16 @@ class FlowRun:
     inputs: Mapping[str, Any]
     execution_id: str
     conninfo: Mapping[str, Any]
-    fetch: Callable[[str], Path]
+    fetch: Callable[[str], Path | None]
     kv: Mapping[str, Any] = field(default_factory=dict)
     trigger_date: Any = None
     before_task: Callable[[str], None] = lambda task_id: None
+    gcp: Callable[[str, dict[str, str]], None] | None = None
     executed: list[str] = field(default_factory=list)
     fetched_urls: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
+    state: str = "SUCCESS"
+    errors: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.renderer = Renderer()
@@ -132,6 +140,9 @@ class FlowRun:
             handler = {
                 "io.kestra.plugin.core.execution.Labels": self._labels,
                 "io.kestra.plugin.core.log.Log": self._log,
+                "io.kestra.plugin.core.execution.Fail": self._fail,
+                "io.kestra.plugin.gcp.bigquery.Query": self._gcp,
+                "io.kestra.plugin.gcp.gcs.Upload": self._gcp,
                 "io.kestra.plugin.core.flow.If": self._if,
                 "io.kestra.plugin.jdbc.postgresql.Queries": self._queries,
                 "io.kestra.plugin.jdbc.postgresql.Query": self._query,
@@ -149,6 +160,23 @@ class FlowRun:
 
     def _log(self, task: Mapping[str, Any]) -> None:
         self.render(task["message"])
+
+    def _fail(self, task: Mapping[str, Any]) -> None:
+        """Kestra's Fail without a condition: the task fails with errorMessage (default "Task failure");
+        with allowFailure the execution goes on and ends in WARNING (core Task.allowFailure,
+        WorkerTask.fail), with allowWarning too it would end in SUCCESS (not emulated)."""
+        if set(task) - {"id", "type", "errorMessage", "allowFailure"}:
+            raise UnsupportedTask(f"task {task['id']}: Fail properties not emulated: {sorted(task)}")
+        message = self.render(task.get("errorMessage", "Task failure"))
+        if task.get("allowFailure") is not True:
+            raise TaskFailed(f"task {task['id']}: {message}")
+        self.state = "WARNING"
+        self.errors.append(message)
+
+    def _gcp(self, task: Mapping[str, Any]) -> None:
+        if self.gcp is None:
+            raise UnsupportedTask(f"task {task['id']}: {task['type']} runs only when the test records GCP tasks")
+        self.gcp(task["id"], {key: self.render(value) for key, value in task.items() if key not in ("id", "type")})
 
     def _if(self, task: Mapping[str, Any]) -> None:
         # Kestra takes any rendered text but false, 0, -0 and "" as true; a condition that renders to
@@ -172,10 +200,16 @@ class FlowRun:
             fetch=self.fetch,
             kv=self.kv,
             before_task=self.before_task,
+            gcp=self.gcp,
         )
         child.run()
         self.executed.extend(f"{task['id']}/{task_id}" for task_id in child.executed)
         self.fetched_urls.extend(child.fetched_urls)
+        # transmitFailed: a child in WARNING puts this task, and so this execution, in WARNING
+        # (core ExecutableUtils.guessState); a failed child has raised already
+        if child.state == "WARNING":
+            self.state = "WARNING"
+            self.errors.extend(child.errors)
 
     def _connect(self) -> psycopg.Connection:
         return psycopg.connect(**self.conninfo)
@@ -210,23 +244,31 @@ class FlowRun:
         if runner != "io.kestra.plugin.core.runner.Process" or task.get("outputFiles") != ["*.csv"]:
             raise UnsupportedTask(f"task {task['id']}: expected a Process-runner download with outputFiles *.csv")
         (command,) = [self.render(line) for line in task["commands"]]
-        match = DOWNLOAD_COMMAND.fullmatch(command)
-        if not match:
-            raise UnsupportedTask(f"task {task['id']}: not the download command this runner knows: {command}")
         shlex.split(command)  # the shell must be able to parse it
-        self.fetched_urls.append(match["url"])
+        urls = download_stand_in.URL.findall(command)
+        if not urls:
+            raise UnsupportedTask(f"task {task['id']}: no download in the command: {command}")
+        answers = {}
+        for url in urls:
+            self.fetched_urls.append(url)
+            try:
+                found = self.fetch(url)
+            except ConnectionError:
+                answers[url] = download_stand_in.UNREACHABLE
+            else:
+                answers[url] = None if found is None else str(found)
+        stand_in = Path(tempfile.mkdtemp(prefix="bin-", dir=self._workdir()))
+        download_stand_in.install(stand_in, answers)
         workdir = Path(tempfile.mkdtemp(prefix=f"{task['id']}-", dir=self._workdir()))
-        csv_name = match["gz"].removesuffix(".gz")
-        (workdir / csv_name).symlink_to(Path(self.fetch(match["url"])).resolve())
+        environment = dict(os.environ, PATH=f"{stand_in}{os.pathsep}{os.environ.get('PATH', '')}")
+        done = subprocess.run(["/bin/sh", "-c", command], cwd=workdir, env=environment, capture_output=True,
+                              text=True, timeout=600)
+        if done.returncode != 0:
+            raise TaskFailed(f"task {task['id']}: the command failed ({done.returncode}): {done.stderr}")
         variables = {}
-        if match["rest"]:
-            done = subprocess.run(["/bin/sh", "-c", match["rest"]], cwd=workdir, capture_output=True, text=True,
-                                  timeout=600)
-            if done.returncode != 0:
-                raise TaskFailed(f"task {task['id']}: the command failed ({done.returncode}): {done.stderr}")
-            for line in done.stdout.splitlines():
-                if found := OUTPUTS_LINE.fullmatch(line):
-                    variables.update(json.loads(found[1]).get("outputs", {}))
+        for line in done.stdout.splitlines():
+            if found_line := OUTPUTS_LINE.fullmatch(line):
+                variables.update(json.loads(found_line[1]).get("outputs", {}))
         self.context.outputs[task["id"]] = {
             "outputFiles": {path.name: str(path) for path in workdir.glob("*.csv")},
             "vars": variables,
@@ -256,6 +298,9 @@ def _typed_input(key: str, item: Mapping[str, Any], value: Any) -> Any:
         return None
     if item["type"] == "SELECT" and not item.get("allowCustomValue") and value not in item["values"]:
         raise ValueError(f"input {key}={value!r} is not one of {item['values']}")
+    # core StringInput.validate: the value must match the whole pattern (the flows anchor theirs)
+    if item["type"] == "STRING" and "validator" in item and not re.fullmatch(item["validator"], str(value)):
+        raise ValueError(f"input {key}={value!r}: it must match the pattern `{item['validator']}`")
     if item["type"] == "BOOL" and not isinstance(value, bool):
         if str(value).strip().lower() not in ("true", "false"):
             raise ValueError(f"input {key}={value!r} is not a BOOL")

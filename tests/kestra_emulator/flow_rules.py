@@ -28,9 +28,9 @@ SCHEDULE_TYPES = frozenset({"io.kestra.plugin.core.trigger.Schedule", "io.kestra
 # no installed plugin provides, so a misspelt type must fail here too; a flow that starts using another
 # plugin adds its type here.
 KNOWN_PLUGIN_TYPES = SCHEDULE_TYPES | frozenset({
-    "io.kestra.plugin.core.execution.Labels", "io.kestra.plugin.core.flow.If", "io.kestra.plugin.core.flow.Parallel",
-    "io.kestra.plugin.core.flow.Sequential", "io.kestra.plugin.core.flow.Subflow", "io.kestra.plugin.core.flow.Switch",
-    "io.kestra.plugin.core.flow.WorkingDirectory", "io.kestra.plugin.core.http.Download",
+    "io.kestra.plugin.core.execution.Fail", "io.kestra.plugin.core.execution.Labels", "io.kestra.plugin.core.flow.If",
+    "io.kestra.plugin.core.flow.Parallel", "io.kestra.plugin.core.flow.Sequential", "io.kestra.plugin.core.flow.Subflow",
+    "io.kestra.plugin.core.flow.Switch", "io.kestra.plugin.core.flow.WorkingDirectory", "io.kestra.plugin.core.http.Download",
     "io.kestra.plugin.core.log.Log", "io.kestra.plugin.core.runner.Process", "io.kestra.plugin.core.trigger.Webhook",
     "io.kestra.plugin.dbt.cli.DbtCLI", "io.kestra.plugin.gcp.bigquery.Query", "io.kestra.plugin.gcp.gcs.List",
     "io.kestra.plugin.gcp.gcs.Upload", "io.kestra.plugin.git.Clone", "io.kestra.plugin.jdbc.duckdb.Query",
