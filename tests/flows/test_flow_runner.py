@@ -1,12 +1,22 @@
 """The flow runner is no more lenient than Kestra: inputs typed as declared, If conditions that must
-render to true or false."""
+render to true or false, and a download stand-in that answers as GNU wget does (checked against the
+real wget on a loopback server)."""
 
 from __future__ import annotations
 
+import functools
+import gzip
+import http.server
+import re
+import shutil
+import subprocess
 import tempfile
+import threading
+from pathlib import Path
 
 import pytest
 
+from tests.flows import download_stand_in
 from tests.flows.flow_runner import FlowRun, TaskFailed, UnsupportedTask, load_flow
 
 
@@ -84,3 +94,46 @@ def test_a_failing_command_fails_the_task_and_the_working_directory_is_removed(t
     with pytest.raises(TaskFailed, match="extract.*missing.csv"):
         run.run()
     assert list(scratch.iterdir()) == [] and csv.exists()
+
+
+@pytest.fixture(scope="module")
+def loopback_server(tmp_path_factory):
+    """A plain HTTP server on 127.0.0.1 serving one gzipped file, 404 for anything else."""
+    root = tmp_path_factory.mktemp("served")
+    (root / "month.csv.gz").write_bytes(gzip.compress(b"a,b\n1,2\n"))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def wget_outcome(wget: str, url: str, workdir: Path, flags: list[str]) -> tuple[int, bool, bool]:
+    """(exit code, the output file exists, stderr has the flows' 404 status line) of one wget call."""
+    done = subprocess.run([wget, *flags, str(workdir / "out.gz"), url], capture_output=True, text=True, timeout=60)
+    return done.returncode, (workdir / "out.gz").exists(), bool(re.search(r"^  HTTP/[0-9.]* 404 ", done.stderr, re.M))
+
+
+@pytest.mark.parametrize("flags", [["-q", "-S", "-O"], ["-qO"]])
+@pytest.mark.parametrize("published", [True, False])
+def test_the_wget_stand_in_answers_as_the_real_wget_does(loopback_server, tmp_path, flags, published):
+    real_wget = shutil.which("wget")
+    assert real_wget, "the flow tests check their wget stand-in against GNU wget: install Debian's wget"
+    url = f"{loopback_server}/{'month' if published else 'missing'}.csv.gz"
+    (tmp_path / "real").mkdir()
+    real = wget_outcome(real_wget, url, tmp_path / "real", flags)
+    stand_in_bin = tmp_path / "bin"
+    download_stand_in.install(stand_in_bin, {url: str(tmp_path / "month.csv") if published else None})
+    (tmp_path / "month.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "fake").mkdir()
+    assert wget_outcome(str(stand_in_bin / "wget"), url, tmp_path / "fake", flags) == real
+    assert real[0] == (0 if published else download_stand_in.WGET_SERVER_ERROR)
+
+
+def test_the_wget_stand_in_refuses_arguments_the_flows_do_not_use(tmp_path):
+    download_stand_in.install(tmp_path, {"http://data.test/t.csv.gz": None})
+    done = subprocess.run([str(tmp_path / "wget"), "--no-check-certificate", "-qO", "x", "http://data.test/t.csv.gz"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "--no-check-certificate" in done.stderr
