@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -65,12 +66,19 @@ def counts(changes: Iterable[Change | KvChange], actions: tuple[str, ...] = ACTI
     return {action: tally.get(action, 0) for action in actions}
 
 
+# Kestra manages a flow's revision: 0.20 serves a source without its first `revision:` line
+# (FlowWithSource.cleanupSource, v0.20.7), and equal sources but for it are the same flow to Kestra too.
+REVISION_LINE = re.compile(r"(?m)^revision: \d+\n?")
+
+
 def same_text(local: str, remote: str) -> bool:
-    """Sources equal up to trailing whitespace and blank lines at either end (what a round trip changes)."""
+    """Sources equal up to trailing whitespace, blank lines at either end and the first `revision:` line
+    (what a round trip changes)."""
     return _normalized(local) == _normalized(remote)
 
 
 def _normalized(text: str) -> list[str]:
+    text = REVISION_LINE.sub("", text, count=1)
     return [line.rstrip() for line in text.strip("\r\n").splitlines()]
 
 

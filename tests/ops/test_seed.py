@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from tests.ops.conftest import BACKFILL, DASHES_FLOW, HELLO_FLOW, KV, NAMESPACE
+from tests.ops.conftest import BACKFILL, DASHES_FLOW, HELLO_FLOW, KV, NAMESPACE, write_flows
 
 
 def api_writes(emulator) -> list[tuple[str, str]]:
@@ -179,3 +179,13 @@ def test_options_fall_back_to_ops_environment_variables(kestra_emulator, project
     result = run_ops("seed-flows", project_flows, env=env)
     assert result.exit_code == 0, result.output
     assert "(dry run: nothing written)" in result.stdout and kestra_emulator.write_count == 0
+
+
+def test_a_flow_declaring_a_revision_is_unchanged_on_a_second_seed(emulator, tmp_path: Path, outputs_for, run_ops) -> None:
+    # 0.20 serves sources without their first `revision:` line (FlowWithSource.getSource, v0.20.7); 1.x as sent.
+    flows = write_flows(tmp_path / "flows", {"zoomcamp/hello.yaml": HELLO_FLOW.replace("tasks:", "revision: 4\ntasks:", 1)})
+    outputs = outputs_for(emulator, kestra_backfills=[])
+    assert run_ops("--outputs", outputs, "seed-flows", flows).exit_code == 0
+    again = run_ops("--outputs", outputs, "seed-flows", flows)
+    assert again.exit_code == 0 and "flows: 0 create, 0 update, 0 delete, 1 unchanged" in again.stdout
+    assert "; 0 writes, " in again.stdout
