@@ -1,7 +1,7 @@
 #!/bin/bash
 # Boot script of the Kestra VM. The Google guest agent runs it (metadata key `startup-script`) on every
 # boot, so every step checks the state it establishes and is safe to repeat:
-#   1. format the data disk once (only a disk with no filesystem), mount it, grow its filesystem to the
+#   1. format the data disk once (only a disk proven blank), mount it, grow its filesystem to the
 #      disk's size, and bind Docker's volume store onto it: both Postgres data directories, Kestra's
 #      storage and pgAdmin's data live on the disk;
 #   2. install the pinned Docker Engine and Compose plugin (skipped when those versions are installed);
@@ -26,6 +26,10 @@ readonly APT_SOURCES="${ROOT}/etc/apt/sources.list.d"
 readonly DOCKER_VERSION=5:28.5.2-1~debian.12~bookworm
 readonly COMPOSE_VERSION=2.40.3-1~debian.12~bookworm
 readonly WAIT_TIMEOUT_S=900
+# IAM bindings (the secrets' secretAccessor grants) take minutes to apply after `pulumi up` made them:
+# until then Secret Manager answers 403 (or 404). Retry those for this long before giving up.
+readonly SECRET_RETRY_LIMIT_S=600
+readonly SECRET_RETRY_MAX_DELAY_S=60
 
 log() { echo "kestra-boot: $*"; }
 fail() { log "error: $*" >&2; exit 1; }
@@ -35,6 +39,15 @@ metadata() {
     --header 'Metadata-Flavor: Google' "${METADATA_URL}/$1"
 }
 
+# A new persistent disk reads as zeros. blkid's exit 2 means "nothing identified", which a disk it could
+# not read also gives: format only when no signature is found (wipefs lists none) and the first MiB,
+# where partition tables and superblocks live, is all zeros.
+disk_is_blank() {
+  local signatures
+  signatures="$(wipefs --no-act --noheadings -- "$DATA_DEVICE")" || return 1
+  [ -z "$signatures" ] && cmp --silent --bytes=1048576 -- "$DATA_DEVICE" /dev/zero
+}
+
 mount_data_disk() {
   udevadm settle --timeout=60 || true
   [ -e "$DATA_DEVICE" ] || fail "data disk ${DATA_DEVICE} is not attached"
@@ -42,7 +55,9 @@ mount_data_disk() {
   blkid --probe "$DATA_DEVICE" >/dev/null || probe=$?
   case "$probe" in
     0) ;;
-    2) log "formatting the new data disk"
+    2) disk_is_blank || fail "blkid finds no filesystem on ${DATA_DEVICE}, but it is not blank (a signature" \
+         "or data in its first MiB); refusing to format it: inspect it with wipefs --no-act and blkid"
+       log "formatting the new data disk"
        mkfs.ext4 -q -m 0 -L kestra-data -E lazy_itable_init=0,lazy_journal_init=0,discard "$DATA_DEVICE" ;;
     *) fail "cannot probe ${DATA_DEVICE} (blkid exit ${probe}); refusing to format it" ;;
   esac
@@ -76,8 +91,8 @@ install_docker() {
   apt-get -o Acquire::Retries=5 update -qq
   apt-get -o Acquire::Retries=5 install -y -qq ca-certificates curl jq
   install -m 0755 -d "$APT_KEYRINGS" "$APT_SOURCES"
-  curl --fail --silent --show-error --location https://download.docker.com/linux/debian/gpg \
-    --output "$APT_KEYRINGS/docker.asc"
+  curl --fail --silent --show-error --location --retry 5 --retry-connrefused \
+    https://download.docker.com/linux/debian/gpg --output "$APT_KEYRINGS/docker.asc"
   chmod a+r "$APT_KEYRINGS/docker.asc"
   echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc]" \
     "https://download.docker.com/linux/debian bookworm stable" >"$APT_SOURCES/docker.list"
@@ -93,6 +108,35 @@ start_docker() {
   systemctl start docker.service
 }
 
+# Secret Manager's answer for one secret (JSON with .payload.data) on stdout. 403/404 are retried with
+# backoff for SECRET_RETRY_LIMIT_S (IAM propagation); other HTTP errors fail at once; curl itself retries
+# transient ones (timeouts, 429, 5xx).
+access_secret() {
+  local name="$1" url="${SECRET_MANAGER_URL}/$2/versions/latest:access" token="$3"
+  local response status waited=0 delay=2
+  while :; do
+    # The token goes to curl on stdin, not on its command line where other processes could read it.
+    response="$(printf 'Authorization: Bearer %s\n' "$token" \
+      | curl --silent --show-error --retry 5 --header @- --write-out '\n%{http_code}' "$url")" \
+      || fail "secret ${name}: cannot reach Secret Manager"
+    status="${response##*$'\n'}"
+    case "$status" in
+      200) printf '%s' "${response%$'\n'*}"; return ;;
+      403 | 404)
+        [ "$waited" -lt "$SECRET_RETRY_LIMIT_S" ] \
+          || fail "secret ${name}: Secret Manager still answers HTTP ${status} after ${waited}s; check that" \
+               "the VM's service account has roles/secretmanager.secretAccessor on it and the secret has a version"
+        # stderr: stdout is the secret's JSON.
+        log "secret ${name}: Secret Manager answers HTTP ${status} (IAM bindings take minutes to apply);" \
+          "retrying in ${delay}s (${waited}s of ${SECRET_RETRY_LIMIT_S}s waited)" >&2
+        sleep "$delay"
+        waited=$((waited + delay))
+        delay=$((delay * 2 > SECRET_RETRY_MAX_DELAY_S ? SECRET_RETRY_MAX_DELAY_S : delay * 2)) ;;
+      *) fail "secret ${name}: Secret Manager answers HTTP ${status}" ;;
+    esac
+  done
+}
+
 write_secrets_env() {
   local secrets token name resource value
   secrets="$(metadata instance/attributes/kestra-secrets)"
@@ -103,11 +147,7 @@ write_secrets_env() {
   (umask 077 && : >"$RUN_DIR/secrets.env.new")
   while read -r name resource; do
     [ -n "$name" ] || continue
-    # The token goes to curl on stdin, not on its command line where other processes could read it.
-    value="$(printf 'Authorization: Bearer %s\n' "$token" \
-      | curl --fail --silent --show-error --retry 5 --header @- \
-        "${SECRET_MANAGER_URL}/${resource}/versions/latest:access" \
-      | jq --raw-output .payload.data | base64 --decode)"
+    value="$(access_secret "$name" "$resource" "$token" | jq --raw-output .payload.data | base64 --decode)"
     # Generated passwords and their base64 forms (Kestra's SECRET_* variables): nothing compose would
     # interpolate, quote or cut at.
     [[ "$value" =~ ^[A-Za-z0-9._+/=-]+$ ]] || fail "secret ${name} is empty or has characters an env file cannot hold"

@@ -1,8 +1,10 @@
 """Runs the VM's real boot script (infra/vm/boot.sh, with bash) against a scratch root directory, with
 stub commands standing in for the machine: the metadata server and Secret Manager (behind `curl`, as
-strict as the real ones about headers, paths and tokens), the data disk (`blkid`, `mkfs.ext4`,
-`resize2fs`, `mount`, `mountpoint`), packages (`apt-get`, `dpkg-query`, `dpkg`), `systemctl` and `docker`.
-jq, base64, install, mkdir and mv are the real tools. Every stub call is logged in order."""
+strict as the real ones about headers, paths, tokens and curl's --fail/--retry/--write-out), the data disk
+(`blkid`, `mkfs.ext4`, `resize2fs`, `mount`, `mountpoint`), packages (`apt-get`, `dpkg-query`, `dpkg`),
+`systemctl`, `docker` and `sleep` (logged, returns at once: no test waits). jq, base64, wipefs, cmp,
+install, mkdir and mv are the real tools; the disk is a file wipefs and cmp read. Every stub call is
+logged in order."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from tests.infra.validators import missing_tool
 
 BOOT_SCRIPT = PROJECT_ROOT / "infra" / "vm" / "boot.sh"
 TOKEN = "ya29.stub-access-token-0123456789"
+DISK_BYTES = 64 * 1024 * 1024
 
 _COMMON = r'''
 import json, os, sys
@@ -29,10 +32,11 @@ def log(*words):
 
 # curl is the one stub with real logic (two HTTP services and their auth), so it is Python.
 PYTHON_STUBS = {
-    "curl": r'''
+    "curl": r"""
 import base64, urllib.parse
 args = sys.argv[1:]
-headers, output, url = [], None, None
+headers, output, url, write_out, retries = [], None, None, None, 0
+fail_on_error = "--fail" in args
 i = 0
 while i < len(args):
     a = args[i]
@@ -43,49 +47,91 @@ while i < len(args):
     if a == "--output":
         output = args[i + 1]; i += 2; continue
     if a == "--retry":
-        i += 2; continue
-    if a.startswith("--"):
+        retries = int(args[i + 1]); i += 2; continue
+    if a == "--write-out":
+        write_out = args[i + 1]; i += 2; continue
+    if a in ("--fail", "--silent", "--show-error", "--location", "--retry-connrefused"):
         i += 1; continue
+    if a.startswith("-"):
+        sys.stderr.write(f"curl stub: option {a} not understood\n"); sys.exit(2)
     url = a; i += 1
 def fail(code, why):
     log("curl", "FAILED", url or "-", why)
     sys.stderr.write(f"curl: ({code}) {why}\n"); sys.exit(code)
 if any(h.startswith("Authorization") for h in sys.argv[1:]):
     fail(2, "a credential on the command line")
-parsed = urllib.parse.urlparse(url)
-if parsed.netloc == "metadata.google.internal":
-    if "Metadata-Flavor: Google" not in headers:
-        fail(22, "403 missing Metadata-Flavor header")
-    path = parsed.path.removeprefix("/computeMetadata/v1/")
-    if path == "instance/service-accounts/default/token":
-        body = json.dumps({"access_token": os.environ["STUB_TOKEN"], "expires_in": 3599, "token_type": "Bearer"})
-    else:
-        file = os.path.join(STATE, "metadata", path)
-        if not os.path.isfile(file):
-            fail(22, "404 " + path)
-        body = open(file).read()
-    log("curl", "metadata", path)
-    sys.stdout.write(body)
-elif parsed.netloc == "secretmanager.googleapis.com":
-    if f"Authorization: Bearer {os.environ['STUB_TOKEN']}" not in headers:
-        fail(22, "401 no bearer token")
-    prefix, _, secret = parsed.path.rpartition("/secrets/")
-    secret_id, suffix = secret.split("/", 1)
-    if not prefix.startswith("/v1/projects/") or suffix != "versions/latest:access":
-        fail(22, "404 " + parsed.path)
-    file = os.path.join(STATE, "secrets", secret_id)
-    if not os.path.isfile(file):
-        fail(22, "403 permission denied on " + secret_id)
-    log("curl", "secret", secret_id)
-    data = base64.b64encode(open(file, "rb").read()).decode()
-    sys.stdout.write(json.dumps({"name": parsed.path[4:].replace("/versions/latest:access", "/versions/1"),
-                                 "payload": {"data": data, "dataCrc32c": "0"}}))
-elif url == "https://download.docker.com/linux/debian/gpg":
-    log("curl", "docker-gpg-key")
-    open(output, "w").write("-----BEGIN PGP PUBLIC KEY BLOCK-----\nstub\n-----END PGP PUBLIC KEY BLOCK-----\n")
+
+def take(counter):
+    # A state file holding how many more times a fault happens ("always": every time).
+    path = os.path.join(STATE, counter)
+    if not os.path.isfile(path):
+        return False
+    left = open(path).read().strip()
+    if left == "always":
+        return True
+    if int(left) <= 0:
+        return False
+    open(path, "w").write(str(int(left) - 1))
+    return True
+
+def google_error(status, reason, message):
+    return status, json.dumps({"error": {"code": status, "message": message, "status": reason}})
+
+def answer():
+    # (HTTP status, body) of one request
+    parsed = urllib.parse.urlparse(url)
+    if parsed.netloc == "metadata.google.internal":
+        if "Metadata-Flavor: Google" not in headers:
+            return 403, "Missing Metadata-Flavor:Google header."
+        path = parsed.path.removeprefix("/computeMetadata/v1/")
+        if path == "instance/service-accounts/default/token":
+            body = json.dumps({"access_token": os.environ["STUB_TOKEN"], "expires_in": 3599, "token_type": "Bearer"})
+        else:
+            file = os.path.join(STATE, "metadata", path)
+            if not os.path.isfile(file):
+                return 404, "Not Found"
+            body = open(file).read()
+        log("curl", "metadata", path)
+        return 200, body
+    if parsed.netloc == "secretmanager.googleapis.com":
+        if f"Authorization: Bearer {os.environ['STUB_TOKEN']}" not in headers:
+            return google_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
+        prefix, _, secret = parsed.path.rpartition("/secrets/")
+        secret_id, suffix = secret.split("/", 1)
+        if not prefix.startswith("/v1/projects/") or suffix != "versions/latest:access":
+            return 404, "<html>404 Not Found</html>"
+        file = os.path.join(STATE, "secrets", secret_id)
+        # Without the accessor binding Secret Manager answers 403 whether or not the secret exists.
+        if take(os.path.join("secrets-denied", secret_id)) or not os.path.isfile(file):
+            log("curl", "secret-denied", secret_id)
+            return google_error(403, "PERMISSION_DENIED", f"Permission 'secretmanager.versions.access' denied "
+                                f"for resource '{parsed.path[4:-7]}' (or it may not exist).")
+        log("curl", "secret", secret_id)
+        data = base64.b64encode(open(file, "rb").read()).decode()
+        return 200, json.dumps({"name": parsed.path[4:].replace("/versions/latest:access", "/versions/1"),
+                                "payload": {"data": data, "dataCrc32c": "0"}})
+    if url == "https://download.docker.com/linux/debian/gpg":
+        if take("docker-gpg-unavailable"):
+            log("curl", "docker-gpg-key", "503")
+            return 503, "Service Unavailable"
+        log("curl", "docker-gpg-key")
+        return 200, "-----BEGIN PGP PUBLIC KEY BLOCK-----\nstub\n-----END PGP PUBLIC KEY BLOCK-----\n"
+    fail(6, "Could not resolve host")
+
+# curl's --retry repeats a transient HTTP answer (408, 429, 500, 502, 503, 504), never a 403 or 404.
+for attempt in range(retries + 1):
+    status, body = answer()
+    if status not in (408, 429, 500, 502, 503, 504):
+        break
+if status >= 400 and fail_on_error:
+    fail(22, f"The requested URL returned error: {status}")
+if output:
+    open(output, "w").write(body)
 else:
-    fail(6, "could not resolve host")
-''',
+    sys.stdout.write(body)
+if write_out is not None:
+    sys.stdout.write(write_out.replace("\\n", "\n").replace("%{http_code}", str(status)))
+""",
 }
 
 # The simple stubs are bash (they start ~10x faster than Python); same log and state files.
@@ -123,6 +169,10 @@ add_line mounted-devices "${@: -2:1}"
 """,
     "mountpoint": r"""
 if has_line mounted "${!#}"; then exit 0; else exit 32; fi
+""",
+    "sleep": r"""
+[[ "$*" =~ ^[1-9][0-9]*$ ]] || { echo "sleep stub: expected whole seconds, got: $*" >&2; exit 2; }
+log sleep "$@"
 """,
     "udevadm": r"""
 log udevadm "$@"
@@ -169,11 +219,11 @@ fi
 }
 
 
-def require_tool(name: str) -> str:
+def require_tool(name: str, package: str | None = None) -> str:
     path = shutil.which(name)
     if path:
         return path
-    missing_tool(f"{name} not installed (the boot script uses it; Debian package {name})")
+    missing_tool(f"{name} not installed (the boot script uses it; Debian package {package or name})")
 
 
 @dataclass(frozen=True)
@@ -188,6 +238,8 @@ class BootSandbox:
 
     def __init__(self, base: Path, compose: str, secrets: dict[str, str], project: str = "demo-project") -> None:
         require_tool("jq")
+        require_tool("wipefs", "util-linux")
+        require_tool("cmp", "diffutils")
         self.root = base / "root"
         self.state = base / "state"
         self.bin = base / "bin"
@@ -195,7 +247,10 @@ class BootSandbox:
                           self.state / "secrets", self.bin):
             directory.mkdir(parents=True)
         self.device.parent.mkdir(parents=True)
-        self.device.write_bytes(b"")  # the attached disk's by-id link
+        # The attached disk's by-id link: a new persistent disk reads as zeros (sparse, so it costs nothing).
+        # wipefs and cmp read it for real.
+        with self.device.open("wb") as disk:
+            disk.truncate(DISK_BYTES)
         attributes = self.state / "metadata" / "instance" / "attributes"
         attributes.joinpath("kestra-compose").write_text(compose)
         listing = ""

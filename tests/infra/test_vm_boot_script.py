@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import base64
 import stat
+import subprocess
 
 import pytest
 import yaml
 
-from tests.infra.boot_sandbox import BOOT_SCRIPT, TOKEN, BootRun, BootSandbox
+from tests.infra.boot_sandbox import BOOT_SCRIPT, TOKEN, BootRun, BootSandbox, require_tool
 from tests.infra.validators import compose_resolved, shellcheck
 from tests.infra.vm_plan import metadata, secret_data
 
@@ -173,3 +174,78 @@ def test_base64_padding_and_symbols_reach_the_env_file_unchanged(tmp_path):
     assert run.returncode == 0, run.output
     assert vm.path("/run/kestra-stack/secrets.env").read_text() == f"TAXI_DB_PASSWORD_BASE64={encoded}\n"
     assert encoded not in run.output
+
+
+def sleeps(run: BootRun) -> list[int]:
+    return [int(call.split()[1]) for call in run.calls if call.startswith("sleep ")]
+
+
+def test_secret_manager_403s_while_iam_propagates_are_retried_with_backoff_and_the_stack_starts(vm):
+    denied = vm.state / "secrets-denied"
+    denied.mkdir()
+    denied.joinpath("kestra-prod-secret-0").write_text("3")
+    run = vm.boot()
+    assert run.returncode == 0, run.output
+    assert [call for call in run.calls if "kestra-prod-secret-0" in call] == [
+        *["curl secret-denied kestra-prod-secret-0"] * 3, "curl secret kestra-prod-secret-0"]
+    assert sleeps(run) == [2, 4, 8]
+    assert ("kestra-boot: secret KESTRA_PASSWORD: Secret Manager answers HTTP 403 (IAM bindings take minutes "
+            "to apply); retrying in 2s (0s of 600s waited)") in run.output
+    assert vm.path("/run/kestra-stack/secrets.env").read_text() == "".join(
+        f"{name}={value}\n" for name, value in SECRETS.items())
+    assert any(call.startswith("docker compose") for call in run.calls)
+    assert_no_secret_in(run.output)
+
+
+def test_a_secret_denied_for_ten_minutes_fails_the_boot_clearly_and_no_later(vm):
+    denied = vm.state / "secrets-denied"
+    denied.mkdir()
+    denied.joinpath("kestra-prod-secret-1").write_text("always")
+    run = vm.boot()
+    assert run.returncode != 0
+    waits = sleeps(run)
+    assert 600 <= sum(waits) < 600 + 60 and max(waits) == 60  # backoff capped at a minute, ~10 minutes in all
+    assert waits == sorted(waits)
+    assert ("kestra-boot: error: secret TAXI_DB_PASSWORD: Secret Manager still answers HTTP 403 after "
+            f"{sum(waits)}s; check that the VM's service account has roles/secretmanager.secretAccessor") in run.output
+    assert len([call for call in run.calls if call == "curl secret-denied kestra-prod-secret-1"]) == len(waits) + 1
+    assert not any(call.startswith("docker compose") for call in run.calls)
+    assert list(vm.path("/run/kestra-stack").iterdir()) == []
+    assert_no_secret_in(run.output)
+
+
+def test_the_docker_apt_key_download_rides_out_transient_errors(vm):
+    vm.state.joinpath("docker-gpg-unavailable").write_text("2")
+    run = vm.boot()
+    assert run.returncode == 0, run.output
+    assert [call for call in run.calls if call.startswith("curl docker-gpg-key")] == [
+        "curl docker-gpg-key 503", "curl docker-gpg-key 503", "curl docker-gpg-key"]
+    assert vm.path("/etc/apt/keyrings/docker.asc").read_text().startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+
+
+def test_a_kept_disk_blkid_cannot_identify_but_holding_data_is_not_formatted(vm):
+    """blkid's exit 2 ("nothing identified") alone is no proof: the disk's first MiB is not zeros."""
+    with vm.device.open("r+b") as disk:
+        disk.seek(4096)
+        disk.write(b"postgres data the probe could not read")
+    run = vm.boot(STUB_BLKID_EXIT="2")
+    assert run.returncode != 0
+    assert "it is not blank" in run.output and "refusing to format it" in run.output
+    assert not [call for call in run.calls if call.startswith((*DEVICE_CALLS, "mount", "docker", "apt-get"))]
+
+
+def test_a_disk_with_a_filesystem_signature_is_not_formatted_even_when_blkid_exits_2(vm):
+    real_mkfs = require_tool("mkfs.ext4", "e2fsprogs")  # the real one (the sandbox's stub is not on this PATH)
+    subprocess.run([real_mkfs, "-q", "-F", str(vm.device)], check=True, capture_output=True)
+    run = vm.boot(STUB_BLKID_EXIT="2")
+    assert run.returncode != 0
+    assert "it is not blank" in run.output
+    assert not [call for call in run.calls if call.startswith((*DEVICE_CALLS, "mount", "docker"))]
+
+
+def test_a_blank_disk_blkid_finds_nothing_on_is_formatted(vm):
+    """The control for the two tests above: the same sandbox disk, all zeros, is formatted."""
+    run = vm.boot(STUB_BLKID_EXIT="2")
+    assert run.returncode == 0, run.output
+    assert [call for call in run.calls if call.startswith(DEVICE_CALLS)] == [f"mkfs.ext4 {vm.device}"]
+    assert "kestra-boot: formatting the new data disk" in run.output
