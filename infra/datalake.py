@@ -12,7 +12,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-BUCKET_ROLE = "roles/storage.objectAdmin"
+# On the bucket only: objectAdmin (the flows upload and replace objects) and legacyBucketReader, the
+# narrowest predefined role with storage.buckets.get (with storage.objects.list, which objectAdmin has
+# already), which BigQuery needs to create the external tables of 06_gcp_taxi
+# (cloud.google.com/bigquery/docs/external-data-cloud-storage, "Required roles"). Its ACL mirroring does
+# not apply: the bucket has uniform bucket-level access.
+BUCKET_ROLES = {"object-admin": "roles/storage.objectAdmin", "reader": "roles/storage.legacyBucketReader"}
 DATASET_ROLE = "roles/bigquery.dataEditor"
 PROJECT_ROLE = "roles/bigquery.jobUser"
 
@@ -87,13 +92,14 @@ class DataLake(pulumi.ComponentResource):
         self.service_account_member = self.service_account.email.apply(
             lambda email: f"serviceAccount:{email}")
 
-        gcp.storage.BucketIAMMember(
-            f"{name}-bucket-object-admin",
-            bucket=self.bucket.name,
-            role=BUCKET_ROLE,
-            member=self.service_account_member,
-            opts=child,
-        )
+        for role_name, role in BUCKET_ROLES.items():
+            gcp.storage.BucketIAMMember(
+                f"{name}-bucket-{role_name}",
+                bucket=self.bucket.name,
+                role=role,
+                member=self.service_account_member,
+                opts=child,
+            )
         gcp.bigquery.DatasetIamMember(
             f"{name}-dataset-editor",
             project=args.project,

@@ -115,8 +115,8 @@ def test_vm_identity_gets_only_the_data_lake_roles_and_log_metric_writing(prod):
     member = f"serviceAccount:{vm_email(prod)}"
     project_roles = sorted(r.inputs["role"] for r in prod.of_type(PROJECT_MEMBER) if r.inputs["member"] == member)
     assert project_roles == ["roles/bigquery.jobUser", "roles/logging.logWriter", "roles/monitoring.metricWriter"]
-    assert [r.inputs["role"] for r in prod.of_type(BUCKET_MEMBER) if r.inputs["member"] == member] == [
-        "roles/storage.objectAdmin"]
+    assert sorted(r.inputs["role"] for r in prod.of_type(BUCKET_MEMBER) if r.inputs["member"] == member) == [
+        "roles/storage.legacyBucketReader", "roles/storage.objectAdmin"]
 
 
 @pytest.mark.parametrize("fixture", ["prod", "prod_external"])
@@ -277,7 +277,7 @@ def test_kestra_storage_gcs_puts_kestras_storage_in_the_bucket_the_vm_may_write(
     assert storage["type"] == "gcs"
     assert storage["gcs"] == {"bucket": bucket.inputs["name"], "project-id": bucket.inputs["project"]}
     writers = [m for m in prod_gcs.of_type(BUCKET_MEMBER) if m.inputs["member"] == f"serviceAccount:{vm_email(prod_gcs)}"]
-    assert [m.inputs["role"] for m in writers] == ["roles/storage.objectAdmin"]
+    assert sorted(m.inputs["role"] for m in writers) == ["roles/storage.legacyBucketReader", "roles/storage.objectAdmin"]
 
 
 def test_local_storage_is_the_default(prod):
