@@ -52,7 +52,7 @@ FLOW_PROPERTIES = frozenset({"afterExecution", "checks", "concurrency", "deleted
 FLOW_PROPERTIES_0_20 = FLOW_PROPERTIES - {"afterExecution", "checks", "finally", "workerGroup"}
 INPUT_TYPES_0_20 = frozenset({"ARRAY", "BOOLEAN", "DATE", "DATETIME", "DURATION", "EMAIL", "ENUM", "FILE", "FLOAT",
                               "INT", "JSON", "MULTISELECT", "SECRET", "SELECT", "STRING", "TIME", "URI", "YAML"})
-MODEL_0_21 = (0, 21, 0)
+MODEL_0_21 = (0, 21, 0)  # the emulator models 0.20.7 below this version and 1.x from it
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import zipfile
 from typing import Any
 
 from tests.kestra_emulator.filters import FilterQuery, page_of
-from tests.kestra_emulator.flow_rules import ParsedFlow, parse_flow
+from tests.kestra_emulator.flow_rules import MODEL_0_21, ParsedFlow, parse_flow
 from tests.kestra_emulator.http_types import ApiError, ApiRequest, ApiResponse, constraint_violation
 from tests.kestra_emulator.routing import Route
 from tests.kestra_emulator.state import EmulatorState, StoredFlow
@@ -27,7 +27,7 @@ REVISION_LINE = re.compile(r"(?m)^revision: \d+\n?")
 
 
 def served_source(state: EmulatorState, flow: StoredFlow) -> str:
-    return REVISION_LINE.sub("", flow.source, count=1) if state.version < (0, 21, 0) else flow.source
+    return REVISION_LINE.sub("", flow.source, count=1) if state.version < MODEL_0_21 else flow.source
 
 
 def namespace_flows(state: EmulatorState, namespace: str) -> list[StoredFlow]:
@@ -159,7 +159,7 @@ def list_flows_by_namespace(state: EmulatorState, request: ApiRequest) -> ApiRes
 def export_flows(state: EmulatorState, request: ApiRequest) -> ApiResponse:
     """The last revision of each live flow the query selects, as `<ns>-<id>.yml` (1.x: HasSource.asZipFile)
     or `<ns>.<id>.yml` (0.20.7: FlowController.zipFlows)."""
-    separator = "-" if state.version >= (0, 21, 0) else "."
+    separator = "-" if state.version >= MODEL_0_21 else "."
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for flow in _matching_flows(state, request):
