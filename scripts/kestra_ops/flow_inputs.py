@@ -2,12 +2,14 @@
 typo or a value outside a SELECT's list is one clear line before any execution is created.
 
 The rules are Kestra's: an input is required unless `required: false` or it has `defaults` (Input.required
-defaults to true); SELECT/ENUM values must be in `values` unless `allowCustomValue`; INT, FLOAT and
-BOOLEAN/BOOL (0.22+) must parse. Other types are left to the server, which checks them again anyway.
+defaults to true); SELECT/ENUM values must be in `values` unless `allowCustomValue`; a STRING with a
+`validator` must match that pattern as a whole (StringInput.validate); INT, FLOAT and BOOLEAN/BOOL (0.22+)
+must parse. Other types are left to the server, which checks them again anyway.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,6 +32,9 @@ def _type_problem(declared: dict[str, Any], value: str) -> str | None:
         values = [str(v) for v in declared.get("values") or []]
         if values and value not in values and not declared.get("allowCustomValue"):
             return f"must be one of {', '.join(values)}"
+    elif kind == "STRING" and declared.get("validator") is not None:
+        if not re.fullmatch(str(declared["validator"]), value):
+            return f"must match the pattern `{declared['validator']}`"
     elif kind == "INT":
         try:
             int(value)

@@ -3,6 +3,7 @@ how they run afterwards is runs.py."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tests.kestra_emulator.filters import FilterQuery, page_of
@@ -35,6 +36,10 @@ def check_inputs(flow: StoredFlow, inputs: dict[str, Any], *, strict: bool = Tru
             if (strict and declared.get("type") in ("SELECT", "ENUM") and values and value not in values
                     and not declared.get("allowCustomValue")):
                 raise ApiError(422, f"Invalid input for `{input_id}`, it must match the values `{values}`")
+            validator = declared.get("validator")
+            if strict and declared.get("type") == "STRING" and validator is not None \
+                    and not re.fullmatch(str(validator), str(value)):
+                raise ApiError(422, f"Invalid input for `{input_id}`, it must match the pattern `{validator}`")
             resolved[input_id] = value
         elif declared.get("defaults") is not None:
             resolved[input_id] = declared["defaults"]

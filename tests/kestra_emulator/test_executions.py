@@ -48,6 +48,17 @@ def test_a_select_with_allow_custom_value_takes_a_value_outside_its_list(api: ht
     assert [run["inputs"] for run in kestra_emulator.executions] == [{"taxi": "blue"}]
 
 
+def test_a_string_input_must_match_its_validator_as_a_whole(api: httpx.Client, kestra_emulator: KestraEmulator) -> None:
+    validated = SCHEDULED.replace("    type: SELECT\n    values: [yellow, green]\n",
+                                  '    type: STRING\n    validator: "^(green|yellow)$"\n')
+    assert validated != SCHEDULED
+    assert api.post("/flows", content=validated, headers=YAML).status_code == 200
+    refused = api.post("/executions/zoomcamp/taxi", files={"taxi": (None, "greenish")})
+    assert refused.status_code == 422 and "must match the pattern" in refused.json()["message"]
+    assert api.post("/executions/zoomcamp/taxi", files={"taxi": (None, "green")}).status_code == 200
+    assert [run["inputs"] for run in kestra_emulator.executions] == [{"taxi": "green"}]
+
+
 def test_a_disabled_flow_is_409(api: httpx.Client, kestra_emulator: KestraEmulator) -> None:
     api.post("/flows", content=SCHEDULED + "disabled: true\n", headers=YAML)
     assert api.post("/executions/zoomcamp/taxi", files={"taxi": (None, "green")}).status_code == 409
