@@ -6,8 +6,8 @@ taught it. The download is the only stand-in: the shell task's rendered command 
 /bin/sh, with `wget` and `gunzip` on its PATH standing in for the network (download_stand_in.py); each
 URL in the command is handed to `fetch`, which returns a local CSV (the tests' real samples or a
 generated month), None for a file the source does not publish (wget sees HTTP 404), or raises
-ConnectionError (wget cannot reach the server). The command's
-`::{"outputs": …}::` lines become the task's vars, as in Kestra. A run ends in `state` SUCCESS, or
+ConnectionError (wget cannot reach the server). The command's `::{"outputs": …}::` lines become the
+task's vars, as in Kestra. A run ends in `state` SUCCESS, or
 WARNING when a task with allowFailure failed (Kestra carries on and ends the execution in WARNING); any
 other failure raises. The GCP flows' BigQuery and GCS tasks are not run: a test that runs such a flow
 gives `gcp`, which receives each one's task id and rendered properties.
