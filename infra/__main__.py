@@ -46,13 +46,17 @@ if settings.target == "docker":
     from infra.docker_target import DockerTarget
 
     target = DockerTarget("local", target_args)
-else:
+elif settings.target == "vm":
     from infra.vm_target import VmTarget
 
     target = VmTarget("vm", target_args)
+else:
+    from infra.gke_target import GkeTarget
+
+    target = GkeTarget("gke", target_args)
 
 endpoints = target.endpoints
-kestra_kv: dict = {TAXI_POSTGRES_KV_KEY: taxi_postgres_kv(endpoints.docker_network)}
+kestra_kv: dict = {TAXI_POSTGRES_KV_KEY: taxi_postgres_kv(endpoints.docker_network, endpoints.taxi_postgres_host)}
 if data_lake is not None:
     kestra_kv |= {
         "GCP_PROJECT_ID": settings.gcp_project,
@@ -77,7 +81,7 @@ pulumi.export("postgres_port", endpoints.postgres_port)
 pulumi.export("postgres_database", TAXI_DATABASE)
 pulumi.export("postgres_username", TAXI_USER)
 pulumi.export("postgres_password", pulumi.Output.secret(credentials.values[TAXI_DB_PASSWORD]))
-# Target-specific outputs (the VM's tunnel commands); the Docker target has none.
+# Target-specific outputs (the VM's tunnel commands, GKE's kubeconfig and port-forwards); Docker has none.
 for output_name, value in getattr(target, "extra_outputs", {}).items():
     pulumi.export(output_name, value)
 if data_lake is not None:

@@ -157,6 +157,12 @@ def _computed_outputs(type_: str, name: str, inputs: dict, emails: dict[str, str
         return {"imageId": f"sha256:{hashlib.sha256(str(inputs.get('name')).encode()).hexdigest()}"}
     if type_ == "gcp:compute/address:Address":
         return {"address": "203.0.113.10"}
+    if type_ == "gcp:sql/databaseInstance:DatabaseInstance":
+        return {"privateIpAddress": "10.70.0.3"}
+    if type_ == "gcp:container/cluster:Cluster":
+        endpoint = f"gke-0123456789abcdef-offline.{inputs.get('location', 'location')}.gke.goog"
+        return {"controlPlaneEndpointsConfig": {"dnsEndpointConfig": {"endpoint": endpoint,
+                                                                      "allowExternalTraffic": True}}}
     return {}
 
 

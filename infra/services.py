@@ -158,24 +158,24 @@ def pgpass_line(host: str, port: int, database: str, username: str, password: st
     return ":".join(escape(str(part)) for part in (host, port, database, username, password)) + "\n"
 
 
-def taxi_postgres_kv(docker_network: object) -> dict[str, object]:
+def taxi_postgres_kv(docker_network: object, host: object = TAXI_POSTGRES) -> dict[str, object]:
     """KV `TAXI_POSTGRES`: how a task container on `docker_network` (a name, or a Pulumi Output of one)
-    reaches the taxi database. The password is not here: Kestra holds it as a secret."""
-    return {"host": TAXI_POSTGRES, "port": POSTGRES_PORT, "database": TAXI_DATABASE, "username": TAXI_USER,
+    reaches the taxi database at `host`. The password is not here: Kestra holds it as a secret."""
+    return {"host": host, "port": POSTGRES_PORT, "database": TAXI_DATABASE, "username": TAXI_USER,
             "docker_network": docker_network}
 
 
-def pgadmin_servers_json() -> str:
+def pgadmin_servers_json(host: str = TAXI_POSTGRES, sslmode: str = "prefer") -> str:
     servers = {
         "Servers": {
             "1": {
                 "Name": f"{TAXI_DATABASE} ({TAXI_POSTGRES})",
                 "Group": "kestra-stack",
-                "Host": TAXI_POSTGRES,
+                "Host": host,
                 "Port": POSTGRES_PORT,
                 "MaintenanceDB": TAXI_DATABASE,
                 "Username": TAXI_USER,
-                "ConnectionParameters": {"sslmode": "prefer", "passfile": PGADMIN_PASSFILE_IN_STORAGE},
+                "ConnectionParameters": {"sslmode": sslmode, "passfile": PGADMIN_PASSFILE_IN_STORAGE},
             }
         }
     }

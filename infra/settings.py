@@ -15,7 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from infra.gke.settings import GkeSettings
 
 PROJECT = "kestra-stack"
 KESTRA_NAMESPACE = "zoomcamp"
@@ -27,7 +30,7 @@ SECRET_KEYS = frozenset({"kestraPassword"})
 COURSE_DEFAULT_PASSWORDS = frozenset({"k3str4", "root", "Admin1234!", "Admin1234", "admin", "postgres"})
 COURSE_DEFAULT_EMAILS = frozenset({"admin@admin.com", "admin@kestra.io"})
 
-Target = Literal["docker", "vm"]
+Target = Literal["docker", "vm", "gke"]
 KestraStorage = Literal["local", "gcs"]
 
 
@@ -104,6 +107,7 @@ class Settings:
     enable_docker_task_runner: bool
     backfills: tuple[Backfill, ...]
     vm: VmSettings | None
+    gke: GkeSettings | None = None
 
     @property
     def data_lake_enabled(self) -> bool:
@@ -111,6 +115,8 @@ class Settings:
 
     @property
     def kestra_storage(self) -> KestraStorage:
+        if self.gke:
+            return "gcs"  # no volume outlives a pod: the data lake's bucket, through Workload Identity
         return self.vm.kestra_storage if self.vm else "local"
 
 
@@ -383,18 +389,24 @@ def _vm(raw: Mapping[str, str], region: str) -> VmSettings:
     )
 
 
+def _gke(raw: Mapping[str, str], region: str) -> GkeSettings:
+    from infra.gke.settings import parse_gke  # imports this module's field parsers
+
+    return parse_gke(raw, region)
+
+
 # --- the parse -----------------------------------------------------------------------------------
 
 
 def parse_settings(raw: Mapping[str, str]) -> Settings:
     """Validate the whole stack config; raise ConfigError naming the first bad key."""
-    target = _choice(raw, "target", ("docker", "vm"))
+    target = _choice(raw, "target", ("docker", "vm", "gke"))
     project = _optional(raw, "gcpProject")
     if project is not None and not PROJECT_ID.match(project):
         raise ConfigError("gcpProject", f"{project!r} is not a GCP project id (6-30 lower-case "
                                         "letters, digits or '-', starting with a letter)")
-    if target == "vm" and project is None:
-        raise ConfigError("gcpProject", "is required for the vm target")
+    if target in ("vm", "gke") and project is None:
+        raise ConfigError("gcpProject", f"is required for the {target} target")
     region = _required(raw, "gcpRegion")
     if not REGION.match(region):
         raise ConfigError("gcpRegion", f"{region!r} is not a GCP region (e.g. us-central1)")
@@ -415,6 +427,7 @@ def parse_settings(raw: Mapping[str, str]) -> Settings:
         pgadmin=_image("pgadminImage", _required(raw, "pgadminImage")),
     )
     vm = _vm(raw, region) if target == "vm" else None
+    gke = _gke(raw, region) if target == "gke" else None
     if target == "docker" and _required(raw, "kestraStorage") != "local":
         raise ConfigError("kestraStorage", "gcs storage is only available on the vm target "
                                            "(it authenticates as the VM's service account)")
@@ -439,6 +452,7 @@ def parse_settings(raw: Mapping[str, str]) -> Settings:
         enable_docker_task_runner=_bool(raw, "enableDockerTaskRunner"),
         backfills=_backfills(raw, "backfills"),
         vm=vm,
+        gke=gke,
     )
 
 
@@ -448,6 +462,8 @@ CONFIG_KEYS = (
     "pgadminEmail", "kestraPort", "pgadminPort", "postgresPort", "bindAddress",
     "enableDockerTaskRunner", "backfills", "vmZone", "vmMachineType", "vmDataDiskGb", "vmExternalIp",
     "vmAllowedCidrs", "kestraStorage", "vmTunnelPort",
+    "gkeMode", "gkeZone", "gkeMinNodes", "gkeMaxNodes", "gkeMachineType", "gkeWebservers", "gkeExecutors",
+    "gkeSchedulers", "gkeWorkers", "gkeWorkerThreads", "gkeSqlTier", "gkeDbPoolSize", "gkePortForwardPort",
 )
 
 

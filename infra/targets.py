@@ -1,7 +1,8 @@
 """What `__main__` hands a target and what a target hands back.
 
 A target is a ComponentResource taking `(name: str, args: TargetArgs, opts=None)` and exposing
-`endpoints: Endpoints`: infra.docker_target.DockerTarget and infra.vm_target.VmTarget.
+`endpoints: Endpoints`: infra.docker_target.DockerTarget, infra.vm_target.VmTarget and
+infra.gke_target.GkeTarget.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pulumi
 
-from infra.services import ServiceSet
+from infra.services import TAXI_POSTGRES, ServiceSet
 from infra.settings import Settings
 
 if TYPE_CHECKING:
@@ -44,3 +45,6 @@ class Endpoints:
     # The Docker network the services share: task-runner containers (the dbt flows) join it to reach
     # the services by name.
     docker_network: pulumi.Input[str]
+    # Where Kestra's tasks reach the taxi database (KV TAXI_POSTGRES.host): its service name on Docker
+    # and the VM, Cloud SQL's private IP on GKE.
+    taxi_postgres_host: pulumi.Input[str] = TAXI_POSTGRES

@@ -25,3 +25,15 @@ def dev_gcp_plan() -> OfflinePlan:
 def prod_plan() -> OfflinePlan:
     """Pulumi.prod.yaml as committed: the VM target."""
     return plan_stack("prod")
+
+
+@pytest.fixture(scope="session")
+def gke_plan() -> OfflinePlan:
+    """Pulumi.gke.yaml as committed: Kestra's Helm chart on GKE with Cloud SQL."""
+    return plan_stack("gke")
+
+
+@pytest.fixture(scope="session")
+def gke_docker_plan() -> OfflinePlan:
+    """The gke stack with the Docker task runner (Docker-in-Docker on the workers)."""
+    return plan_stack("gke", config={"enableDockerTaskRunner": "true"})

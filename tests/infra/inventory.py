@@ -25,6 +25,7 @@ INVENTORY_DIR = Path(__file__).resolve().parent / "inventory"
 VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "dev": ("dev", {}),
     "dev-gcp": ("dev", {"gcpProject": GCP_PROJECT}),
+    "gke": ("gke", {}),
 }
 
 
