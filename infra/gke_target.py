@@ -80,11 +80,14 @@ class GkeTarget(pulumi.ComponentResource):
     extra_outputs: Mapping[str, pulumi.Input[str]]
 
     def __init__(self, name: str, args: TargetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("kestra-stack:gke_target:GkeTarget", name, None, opts)
         settings: Settings = args.settings
         gke = settings.gke
-        if gke is None or settings.gcp_project is None or args.data_lake is None:
-            raise ValueError("the gke target needs settings.gke, a GCP project and the data lake")
+        if gke is None or settings.gcp_project is None or args.data_lake is None or args.gcp_provider is None:
+            raise ValueError("the gke target needs settings.gke, a GCP project, its GCP provider and the "
+                             "data lake")
+        # Every GCP child inherits the stack's explicit GCP provider; Kubernetes objects name the cluster's.
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[args.gcp_provider]))
+        super().__init__("kestra-stack:gke_target:GkeTarget", name, None, opts)
         project = settings.gcp_project
         cluster_name = physical_name(pulumi.get_stack())
         labels = dict(settings.labels)

@@ -31,6 +31,12 @@ def disposable_plan():
     return plan_stack("gke", config={"protectData": "false"})
 
 
+def test_every_gcp_resource_uses_the_stacks_explicit_provider_and_kubernetes_the_clusters(gke_plan):
+    providers = {(r.type.split(":")[0], r.provider) for r in gke_plan.resources
+                 if r.type.split(":")[0] in ("gcp", "kubernetes")}
+    assert providers == {("gcp", "gcp"), ("kubernetes", "gke-k8s")}
+
+
 def test_network_has_pod_and_service_ranges_private_google_access_and_nat(gke_plan):
     subnet = one(gke_plan, "gcp:compute/subnetwork:Subnetwork")
     assert subnet["privateIpGoogleAccess"] is True
