@@ -28,7 +28,9 @@ REGENERATE = ("uv pip compile pyproject.toml --extra test --universal --python-v
               "-o requirements.lock")
 # .ci/run sets it after installing requirements.lock: then every locked package must be installed as pinned.
 LOCKED_ENV = "KESTRA_STACK_INSTALLED_FROM_LOCK"
-FLOORS = {"pulumi-docker": "5.2", "pulumi-gcp": "9.35"}
+# pulumi-gcp 10.2: servicenetworking.Connection deletion_policy REMOVE_PEERING (the gke target; read in the
+# 10.2.0 wheel, pulumi_gcp/servicenetworking/connection.py).
+FLOORS = {"pulumi-docker": "5.2", "pulumi-gcp": "10.2"}
 
 
 def declared() -> list[Requirement]:
