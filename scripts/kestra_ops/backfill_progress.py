@@ -30,7 +30,7 @@ PAGE = 100
 @dataclass(frozen=True)
 class BackfillProgress:
     spec: BackfillSpec
-    expected: int  # the schedule's dates in [start, end)
+    expected: int  # the schedule's dates in [start, end]
     states: dict[str, int] = field(default_factory=dict)  # execution state -> count
     failed: tuple[str, ...] = ()  # ids of executions that ended other than SUCCESS
     running: bool = False  # the trigger still plays this backfill
@@ -51,8 +51,7 @@ class BackfillProgress:
     def finished(self) -> bool:
         """Played and ended. Kestra's PUT /triggers saves the backfill through its trigger queue
         (TriggerController: `triggerQueue.emit`), so a poll right after it may see neither the backfill nor
-        an execution: each date of [start, end) must have had its execution (more is fine: whether a date
-        equal to the end runs too is the scheduler's business)."""
+        an execution: each date of the window must have had its execution."""
         return not self.running and self.done == self.found >= self.expected
 
     @property
@@ -79,7 +78,8 @@ def _cron_fields(trigger: dict[str, Any]) -> str:
 
 
 def scheduled_dates(client: KestraClient, namespace: str, spec: BackfillSpec) -> int:
-    """How many dates the flow's Schedule trigger has in [start, end), in its time zone."""
+    """How many dates the flow's Schedule trigger has in [start, end], in its time zone (Kestra plays a date
+    equal to the end too: a backfill is dropped once the next date `isAfter(backfill.getEnd())`)."""
     from croniter import croniter
 
     flow = client.get_json(f"/flows/{namespace}/{spec.flow_id}")
@@ -89,7 +89,7 @@ def scheduled_dates(client: KestraClient, namespace: str, spec: BackfillSpec) ->
     zone = ZoneInfo(str(trigger.get("timezone") or "UTC"))
     dates = croniter(_cron_fields(trigger), spec.start.astimezone(zone) - timedelta(seconds=1))
     count = 0
-    while dates.get_next(datetime) < spec.end:
+    while dates.get_next(datetime) <= spec.end:
         count += 1
     return count
 

@@ -1,4 +1,5 @@
-"""The part of Kestra's scheduler that plays backfills: one execution per cron date in [start, end).
+"""The part of Kestra's scheduler that plays backfills: one execution per cron date in [start, end]
+(the end is inclusive: Kestra drops a backfill once the next date is after it).
 
 Each execution gets the trigger's inputs overlaid with the backfill's, and the labels Kestra's Schedule
 trigger gives it (the flow's, the trigger's, then the backfill's; Kestra adds no backfill-specific system
@@ -41,7 +42,7 @@ def run_backfills(state: EmulatorState, limit: int | None = None) -> int:
         done_here = 0
         while limit is None or done_here < limit:
             date: datetime = dates.get_next(datetime)
-            if date >= end:
+            if date > end:  # a date equal to the end is played (Kestra: `next.isAfter(backfill.getEnd())`)
                 context["nextExecutionDate"] = iso(next_schedule_date(trigger, now()))
                 context["backfill"] = None
                 break

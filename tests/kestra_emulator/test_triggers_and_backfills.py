@@ -95,6 +95,14 @@ def test_a_backfill_runs_one_execution_per_cron_date_then_clears(scheduled: http
     assert kestra_emulator.triggers[("zoomcamp", "taxi", "green_schedule")] is None
 
 
+def test_a_schedule_date_equal_to_the_end_is_played_too(scheduled: httpx.Client, kestra_emulator: KestraEmulator) -> None:
+    """Kestra drops a backfill once the next date is *after* its end (Trigger.checkBackfill, 0.20.7;
+    TriggerState.getBackFillForNextEvaluationDate, 1.x: `isAfter(backfill.getEnd())`): the end is inclusive."""
+    _put_backfill(scheduled, start="2019-01-01T09:00:00-05:00", end="2019-03-01T09:00:00-05:00")
+    assert [run["scheduleDate"] for run in kestra_emulator.executions] == [
+        "2019-01-01T09:00:00-05:00", "2019-02-01T09:00:00-05:00", "2019-03-01T09:00:00-05:00"]
+
+
 def test_the_backfill_inputs_override_the_trigger_inputs(scheduled: httpx.Client, kestra_emulator: KestraEmulator) -> None:
     _put_backfill(scheduled, "yellow_schedule")
     _put_backfill(scheduled, "yellow_schedule", inputs={"taxi": "green"})

@@ -130,3 +130,16 @@ def test_seed_wait_under_30_percent_faults_follows_one_backfill_to_its_end(versi
         assert {run["state"] for run in emulator.executions} == {"SUCCESS"}
         assert {r.fault for r in emulator.requests if r.fault} == {"503", "lost"}
     assert_no_spec_violations(emulator)
+
+
+def test_a_window_ending_on_a_schedule_date_counts_that_date(project_flows: Path, outputs_for, run_ops) -> None:
+    from tests.ops.conftest import BACKFILL
+
+    ending_on_march = {**BACKFILL, "end": "2019-03-01T09:00:00-05:00"}  # the green schedule's March date
+    with KestraEmulator(backfill_mode="manual", execution_mode="manual") as emulator:
+        outputs = outputs_for(emulator, kestra_backfills=[ending_on_march])
+        assert run_ops("--outputs", outputs, "seed", project_flows).exit_code == 0
+        emulator.run_scheduler(limit=2)
+        emulator.advance_executions(20)
+        status = run_ops("--outputs", outputs, "status", project_flows)
+    assert "2/3 done: 2 SUCCESS, 1 to go" in status.stdout
