@@ -17,7 +17,7 @@ from infra.services import (
     build_service_set,
     taxi_postgres_kv,
 )
-from infra.settings import KESTRA_NAMESPACE, read_settings
+from infra.settings import KESTRA_NAMESPACE, read_provider_config, read_settings
 from infra.targets import TargetArgs
 
 settings = read_settings()  # raises ConfigError before any resource is registered
@@ -43,9 +43,18 @@ if google is not None and settings.bucket_name is not None:
 target_args = TargetArgs(settings=settings, services=services, secrets=credentials.values,
                          data_lake=data_lake, gcp_provider=google)
 if settings.target == "docker":
+    import os
+
+    from infra.docker_engine import KEYS as DOCKER_KEYS
+    from infra.docker_engine import docker_engine
+    from infra.docker_provider import docker_provider
     from infra.docker_target import DockerTarget
 
-    target = DockerTarget("local", target_args)
+    # Every Docker resource goes to the engine `docker:*` config, DOCKER_HOST/DOCKER_CONTEXT or the Docker
+    # CLI's current context names (in that order), like the `docker` command does.
+    engine = docker_engine(read_provider_config("docker", DOCKER_KEYS), os.environ)
+    target = DockerTarget("local", target_args,
+                          pulumi.ResourceOptions(providers=[docker_provider("docker", engine)]))
 elif settings.target == "vm":
     from infra.vm_target import VmTarget
 

@@ -120,6 +120,16 @@ def load_stack_config(stack: str, project_dir: Path = REPO_ROOT,
     return values, secret
 
 
+def load_provider_config(stack: str, project_dir: Path = REPO_ROOT,
+                         overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The stack file's provider config (`docker:host`, `gcp:project`, … full keys, string values) with
+    `overrides` on top: the program sees it as under the CLI (and decides what it reads)."""
+    stack_config = (_read_yaml(project_dir / f"Pulumi.{stack}.yaml") or {}).get("config") or {}
+    values = {str(key): _config_string(value) for key, value in stack_config.items()
+              if str(key).rpartition(":")[0] not in ("", PROJECT)}
+    return values | dict(overrides or {})
+
+
 def _fake_password(seed: str, length: int) -> str:
     """Deterministic alphanumeric stand-in with upper, lower and digits, like random.RandomPassword."""
     alphabet = string.ascii_letters + string.digits
@@ -192,7 +202,8 @@ def _provider_name(reference: str) -> str | None:
     return urn.rpartition("::")[2]
 
 
-def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None) -> OfflinePlan:
+def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
+          provider_config: Mapping[str, str] | None) -> OfflinePlan:
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime.settings import get_root_resource
@@ -243,8 +254,10 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None) -> Of
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False,
                              monitor=RecordingMonitor(mocks))
-    pulumi.runtime.set_all_config({f"{PROJECT}:{key}": value for key, value in values.items()},
-                                  [f"{PROJECT}:{key}" for key in secret_keys])
+    pulumi.runtime.set_all_config(
+        {f"{PROJECT}:{key}": value for key, value in values.items()}
+        | load_provider_config(stack, project_dir, provider_config),
+        [f"{PROJECT}:{key}" for key in secret_keys])
 
     outputs: dict[str, Any] = {}
     secret_outputs: set[str] = set()
@@ -268,7 +281,8 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None) -> Of
                        secret_outputs=frozenset(secret_outputs))
 
 
-def plan_stack(stack: str, project_dir: Path = REPO_ROOT,
-               config: Mapping[str, str] | None = None) -> OfflinePlan:
-    """Plan `stack` offline. Invalid config raises ConfigError before any resource is registered."""
-    return contextvars.Context().run(_plan, stack, Path(project_dir), config)
+def plan_stack(stack: str, project_dir: Path = REPO_ROOT, config: Mapping[str, str] | None = None,
+               provider_config: Mapping[str, str] | None = None) -> OfflinePlan:
+    """Plan `stack` offline; `config` overrides project keys (without prefix), `provider_config` provider
+    keys (`docker:host`). Invalid config raises ConfigError before any resource is registered."""
+    return contextvars.Context().run(_plan, stack, Path(project_dir), config, provider_config)

@@ -35,10 +35,11 @@ KestraStorage = Literal["local", "gcs"]
 
 
 class ConfigError(ValueError):
-    """Invalid stack config; the message is `kestra-stack:<key>: <reason>`."""
+    """Invalid stack config; the message is `kestra-stack:<key>: <reason>` (or `<namespace>:<key>: …` for
+    a provider's key such as `docker:host`)."""
 
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(f"{PROJECT}:{key}: {reason}")
+    def __init__(self, key: str, reason: str, namespace: str = PROJECT) -> None:
+        super().__init__(f"{namespace}:{key}: {reason}")
         self.key = key
         self.reason = reason
 
@@ -465,6 +466,15 @@ CONFIG_KEYS = (
     "gkeMode", "gkeZone", "gkeMinNodes", "gkeMaxNodes", "gkeMachineType", "gkeWebservers", "gkeExecutors",
     "gkeSchedulers", "gkeWorkers", "gkeWorkerThreads", "gkeSqlTier", "gkeDbPoolSize", "gkePortForwardPort",
 )
+
+
+def read_provider_config(namespace: str, keys: tuple[str, ...]) -> dict[str, str]:
+    """A provider's `<namespace>:<key>` stack config (for an explicit provider, which does not read it
+    itself): key -> string value, only the keys that are set."""
+    from pulumi.runtime import config as runtime_config
+
+    values = {key: runtime_config.get_config(f"{namespace}:{key}") for key in keys}
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def read_settings() -> Settings:

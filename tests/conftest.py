@@ -19,6 +19,17 @@ def running_in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_ambient_docker_engine(tmp_path_factory):
+    """Plans follow the Docker CLI's current context and DOCKER_HOST (infra/docker_engine.py): the suite
+    sees neither of the machine it runs on, only what a test sets."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("DOCKER_HOST", "DOCKER_CONTEXT"):
+            patch.delenv(name, raising=False)
+        patch.setenv("DOCKER_CONFIG", str(tmp_path_factory.mktemp("docker-config")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def postgres() -> PostgresServer:
     """A real PostgreSQL for the whole session. Skips on a laptop without it; fails in CI."""

@@ -13,7 +13,9 @@ with the recorded value (the plan may carry more).
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +72,15 @@ def main(argv: list[str]) -> int:
         print(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}", file=sys.stderr)
         return 2
     INVENTORY_DIR.mkdir(exist_ok=True)
-    for variant in variants:
-        path = inventory_path(variant)
-        path.write_text(json.dumps(inventory_of(plan_variant(variant)), indent=2) + "\n")
-        print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    # As in the suite (tests/conftest.py): the inventory records no Docker engine of this machine.
+    for name in ("DOCKER_HOST", "DOCKER_CONTEXT"):
+        os.environ.pop(name, None)
+    with tempfile.TemporaryDirectory(prefix="docker-config-") as empty:
+        os.environ["DOCKER_CONFIG"] = empty
+        for variant in variants:
+            path = inventory_path(variant)
+            path.write_text(json.dumps(inventory_of(plan_variant(variant)), indent=2) + "\n")
+            print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     return 0
 
 
