@@ -18,13 +18,17 @@ from infra.settings import Settings
 
 
 def gcp_provider(name: str, settings: Settings) -> gcp.Provider:
-    """The provider for `settings.gcp_project`: the settings' region, and the VM's zone on the vm target
-    (a stack without a VM has no zonal resource, so it needs no zone)."""
+    """The provider for `settings.gcp_project`: the settings' region, and the zone of the VM (vm target)
+    or of the cluster's nodes (gke target); the docker target's data lake has no zonal resource, so it
+    needs no zone."""
     if settings.gcp_project is None:
         raise ValueError("a GCP provider needs settings.gcp_project")
-    return gcp.Provider(
-        name,
-        project=settings.gcp_project,
-        region=settings.gcp_region,
-        zone=settings.vm.zone if settings.vm is not None else None,
-    )
+    return gcp.Provider(name, project=settings.gcp_project, region=settings.gcp_region, zone=stack_zone(settings))
+
+
+def stack_zone(settings: Settings) -> str | None:
+    if settings.vm is not None:
+        return settings.vm.zone
+    if settings.gke is not None:
+        return settings.gke.zone
+    return None

@@ -22,7 +22,8 @@ AMBIENT = {
     **dict.fromkeys(("GOOGLE_REGION", "GCLOUD_REGION", "CLOUDSDK_COMPUTE_REGION"), "asia-east1"),
     **dict.fromkeys(("GOOGLE_ZONE", "GCLOUD_ZONE", "CLOUDSDK_COMPUTE_ZONE"), "asia-east1-b"),
 }
-PLANS = {"dev": ("dev", {}), "dev_gcp": ("dev", {"gcpProject": GCP_PROJECT}), "prod": ("prod", {})}
+PLANS = {"dev": ("dev", {}), "dev_gcp": ("dev", {"gcpProject": GCP_PROJECT}), "prod": ("prod", {}),
+         "gke": ("gke", {})}
 
 
 def gcp_resources(plan: OfflinePlan) -> list[PlannedResource]:
@@ -33,14 +34,14 @@ def expected_provider_inputs(stack: str, config: dict[str, str]) -> dict[str, st
     values, _ = load_stack_config(stack, overrides=config)
     settings = parse_settings(values)
     expected = {"project": settings.gcp_project, "region": settings.gcp_region}
-    if settings.vm is not None:
-        expected["zone"] = settings.vm.zone
+    if settings.target != "docker":
+        expected["zone"] = (settings.vm or settings.gke).zone
     return expected
 
 
 @pytest.fixture
-def plans(dev_plan, dev_gcp_plan, prod_plan) -> dict[str, OfflinePlan]:
-    return {"dev": dev_plan, "dev_gcp": dev_gcp_plan, "prod": prod_plan}
+def plans(dev_plan, dev_gcp_plan, prod_plan, gke_plan) -> dict[str, OfflinePlan]:
+    return {"dev": dev_plan, "dev_gcp": dev_gcp_plan, "prod": prod_plan, "gke": gke_plan}
 
 
 def assert_all_gcp_resources_target_the_settings(plan: OfflinePlan, expected: dict[str, str]) -> None:
