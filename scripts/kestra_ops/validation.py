@@ -352,8 +352,9 @@ class _Checker:
             if not file.resolve().is_relative_to(root):
                 self.errors.append(f"{file}: a symbolic link out of {folder}; namespace files must live inside it")
                 continue
-            if relative.parts[0] == "_flows":
-                self.errors.append(f"{file}: files/_flows/ is where Kestra imports flows from; put flows in {folder.parent}/")
+            if relative.parts[0].startswith("_flows"):  # 0.20.7 forbids every path matching /_flows.*
+                self.errors.append(f"{file}: names starting with _flows are Kestra's (files/_flows/ imports flows); "
+                                   f"put flows in {folder.parent}/ and rename other files")
                 continue
             if file.name.endswith(".metadata"):  # LocalStorage.allByPrefix skips them (0.20.7)
                 self.errors.append(f"{file}: Kestra's storage hides names ending in .metadata from its listings; rename it")

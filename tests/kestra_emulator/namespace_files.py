@@ -6,6 +6,7 @@ import io
 import zipfile
 from typing import Any
 
+from tests.kestra_emulator.flow_rules import MODEL_0_21
 from tests.kestra_emulator.flows import import_flow_source, namespace_flows, served_source
 from tests.kestra_emulator.http_types import ApiError, ApiRequest, ApiResponse, illegal_argument
 from tests.kestra_emulator.multipart import parse_multipart
@@ -17,14 +18,16 @@ FLOWS_FOLDER = "/_flows"
 HIDDEN_SUFFIX = ".metadata"
 
 
-def _path(request: ApiRequest, *, required: bool = True) -> str:
+def _path(state: EmulatorState, request: ApiRequest, *, required: bool = True) -> str:
     raw = request.arg("path")
     if raw is None or raw == "":
         if required:
             raise ApiError(400, "Required QueryValue [path] not specified")
         return "/"
     path = raw if raw.startswith("/") else "/" + raw
-    if path == FLOWS_FOLDER or path.startswith(FLOWS_FOLDER + "/"):
+    # forbiddenPathsGuard: `/_flows.*` at v0.20.7, `/_flows(/.*)?$` in 1.x
+    in_flows = path == FLOWS_FOLDER or path.startswith(FLOWS_FOLDER + "/")
+    if in_flows or (state.version < MODEL_0_21 and path.startswith(FLOWS_FOLDER)):
         raise illegal_argument(f"Forbidden path: {path}")
     return path
 
@@ -64,7 +67,7 @@ def _files_of(state: EmulatorState, namespace: str) -> dict[str, StoredFile]:
 
 
 def get_file(state: EmulatorState, request: ApiRequest) -> ApiResponse:
-    namespace, path = request.path_params["namespace"], _path(request)
+    namespace, path = request.path_params["namespace"], _path(state, request)
     stored = state.files.get((namespace, path))
     if stored is None:
         raise ApiError(404, f"File not found: {path}")
@@ -77,7 +80,7 @@ def _attributes(name: str, kind: str, size: int, created: int, modified: int) ->
 
 
 def list_directory(state: EmulatorState, request: ApiRequest) -> ApiResponse:
-    namespace, directory = request.path_params["namespace"], _path(request, required=False).rstrip("/") + "/"
+    namespace, directory = request.path_params["namespace"], _path(state, request, required=False).rstrip("/") + "/"
     files = _files_of(state, namespace)
     children: dict[str, dict[str, Any]] = {}
     for path, stored in sorted(files.items()):
@@ -95,7 +98,7 @@ def list_directory(state: EmulatorState, request: ApiRequest) -> ApiResponse:
 
 
 def delete_file(state: EmulatorState, request: ApiRequest) -> ApiResponse:
-    namespace, path = request.path_params["namespace"], _path(request)
+    namespace, path = request.path_params["namespace"], _path(state, request)
     doomed = [key for key in state.files
               if key[0] == namespace and (key[1] == path or key[1].startswith(path.rstrip("/") + "/"))]
     if not doomed:

@@ -119,3 +119,12 @@ def test_a_file_under_flows_is_imported_as_a_flow_of_the_namespace(api: httpx.Cl
     assert set(kestra_emulator.flows) == {("zoomcamp", "imported")}
     assert kestra_emulator.namespace_files == {}
     assert api.get(FILES, params={"path": "/_flows/imported.yml"}).status_code == 422
+
+
+@pytest.mark.parametrize(("version", "prefix", "status"), [
+    ("0.20.7", "/api/v1", 422),      # forbiddenPathPatterns `/_flows.*` (v0.20.7): any name starting with it
+    ("1.1.0", "/api/v1/main", 404),  # `/_flows(/.*)?$` in 1.x: only the folder itself
+])
+def test_a_name_starting_with_flows_is_forbidden_in_0_20_only(version: str, prefix: str, status: int) -> None:
+    with KestraEmulator(version=version) as emulator, client_for(emulator, prefix) as client:
+        assert client.get(FILES, params={"path": "/_flowsbackup/a.sql"}).status_code == status

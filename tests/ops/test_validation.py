@@ -163,9 +163,11 @@ def test_flow_outside_a_namespace_folder_is_rejected(tmp_path: Path) -> None:
     assert "a flow file must be in a folder named after its namespace" in message
 
 
-def test_namespace_files_under_flows_prefix_are_rejected(tmp_path: Path) -> None:
-    message = only_error(validate(tmp_path, {"zoomcamp/hello.yaml": HELLO_FLOW, "zoomcamp/files/_flows/x.yml": "id: x"}))
-    assert "files/_flows/ is where Kestra imports flows from" in message
+@pytest.mark.parametrize("name", ["_flows/x.yml", "_flowsbackup/x.sql", "_flows.txt"])
+def test_namespace_files_under_flows_prefix_are_rejected(tmp_path: Path, name: str) -> None:
+    # Kestra 0.20.7 forbids reading or deleting any path matching `/_flows.*`.
+    message = only_error(validate(tmp_path, {"zoomcamp/hello.yaml": HELLO_FLOW, f"zoomcamp/files/{name}": "id: x"}))
+    assert "names starting with _flows are Kestra's" in message
 
 
 def test_a_namespace_file_named_like_storage_metadata_is_rejected(tmp_path: Path) -> None:
