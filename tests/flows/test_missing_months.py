@@ -13,6 +13,7 @@ from tests.flows.conftest import GREEN_SAMPLE, files_by_url, month_url, scalar
 from tests.flows.flow_runner import FlowRun, TaskFailed, load_flow
 
 LAST_PUBLISHED = "2021-07"
+GCP_KV = {"GCP_PROJECT_ID": "demo", "GCP_DATASET": "zoomcamp", "GCP_BUCKET_NAME": "bucket", "GCP_LOCATION": "EU"}
 
 
 def no_file_message(taxi: str, year: str, month: str) -> str:
@@ -96,9 +97,6 @@ def test_a_live_bigquery_schedule_in_2026_ends_in_warning_and_uploads_nothing(ta
     assert "load_month/no_file" in run.executed
     # only the finally block's cleanup reaches BigQuery
     assert gcp.task_ids == ["drop_external_table"]
-
-
-GCP_KV = {"GCP_PROJECT_ID": "demo", "GCP_DATASET": "zoomcamp", "GCP_BUCKET_NAME": "bucket", "GCP_LOCATION": "EU"}
 
 
 def test_a_bigquery_month_after_the_data_ends_is_a_warning_and_a_published_one_is_merged():
