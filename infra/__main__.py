@@ -53,6 +53,9 @@ if settings.target == "docker":
     # Every Docker resource goes to the engine `docker:*` config, DOCKER_HOST/DOCKER_CONTEXT or the Docker
     # CLI's current context names (in that order), like the `docker` command does.
     engine = docker_engine(read_provider_config("docker", DOCKER_KEYS), os.environ)
+    if engine.host_from_context is not None:
+        pulumi.log.info(f"docker: the engine of the Docker CLI's current context {engine.host_from_context!r}, "
+                        f"{engine.provider_args['host']} (set docker:host to choose another)")
     target = DockerTarget("local", target_args,
                           pulumi.ResourceOptions(providers=[docker_provider("docker", engine)]))
 elif settings.target == "vm":

@@ -106,6 +106,13 @@ def answer():
             log("curl", "secret-denied", secret_id)
             return google_error(403, "PERMISSION_DENIED", f"Permission 'secretmanager.versions.access' denied "
                                 f"for resource '{parsed.path[4:-7]}' (or it may not exist).")
+        if take(os.path.join("secrets-failing", secret_id)):
+            log("curl", "secret-internal-error", secret_id)
+            return google_error(500, "INTERNAL", "Internal error encountered.")
+        # A secret whose first version is not there yet: 404 NOT_FOUND.
+        if take(os.path.join("secrets-versionless", secret_id)):
+            log("curl", "secret-not-found", secret_id)
+            return google_error(404, "NOT_FOUND", f"Secret Version [{parsed.path[4:-7]}] not found.")
         log("curl", "secret", secret_id)
         data = base64.b64encode(open(file, "rb").read()).decode()
         return 200, json.dumps({"name": parsed.path[4:].replace("/versions/latest:access", "/versions/1"),

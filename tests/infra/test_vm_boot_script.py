@@ -180,17 +180,20 @@ def sleeps(run: BootRun) -> list[int]:
     return [int(call.split()[1]) for call in run.calls if call.startswith("sleep ")]
 
 
-def test_secret_manager_403s_while_iam_propagates_are_retried_with_backoff_and_the_stack_starts(vm):
-    denied = vm.state / "secrets-denied"
-    denied.mkdir()
-    denied.joinpath("kestra-prod-secret-0").write_text("3")
+@pytest.mark.parametrize("fault, answer, status", [("secrets-denied", "secret-denied", 403),
+                                                   ("secrets-versionless", "secret-not-found", 404)])
+def test_secret_manager_403s_and_404s_while_iam_propagates_are_retried_with_backoff_and_the_stack_starts(
+        vm, fault, answer, status):
+    faults = vm.state / fault
+    faults.mkdir()
+    faults.joinpath("kestra-prod-secret-0").write_text("3")
     run = vm.boot()
     assert run.returncode == 0, run.output
     assert [call for call in run.calls if "kestra-prod-secret-0" in call] == [
-        *["curl secret-denied kestra-prod-secret-0"] * 3, "curl secret kestra-prod-secret-0"]
+        *[f"curl {answer} kestra-prod-secret-0"] * 3, "curl secret kestra-prod-secret-0"]
     assert sleeps(run) == [2, 4, 8]
-    assert ("kestra-boot: secret KESTRA_PASSWORD: Secret Manager answers HTTP 403 (IAM bindings take minutes "
-            "to apply); retrying in 2s (0s of 600s waited)") in run.output
+    assert (f"kestra-boot: secret KESTRA_PASSWORD: Secret Manager answers HTTP {status} (IAM bindings take "
+            "minutes to apply); retrying in 2s (0s of 600s waited)") in run.output
     assert vm.path("/run/kestra-stack/secrets.env").read_text() == "".join(
         f"{name}={value}\n" for name, value in SECRETS.items())
     assert any(call.startswith("docker compose") for call in run.calls)
@@ -212,6 +215,18 @@ def test_a_secret_denied_for_ten_minutes_fails_the_boot_clearly_and_no_later(vm)
     assert not any(call.startswith("docker compose") for call in run.calls)
     assert list(vm.path("/run/kestra-stack").iterdir()) == []
     assert_no_secret_in(run.output)
+
+
+def test_other_secret_manager_errors_fail_at_once_after_curls_own_retries(vm):
+    failing = vm.state / "secrets-failing"
+    failing.mkdir()
+    failing.joinpath("kestra-prod-secret-0").write_text("always")
+    run = vm.boot()
+    assert run.returncode != 0
+    assert "kestra-boot: error: secret KESTRA_PASSWORD: Secret Manager answers HTTP 500" in run.output
+    assert run.calls.count("curl secret-internal-error kestra-prod-secret-0") == 6  # --retry 5
+    assert sleeps(run) == []
+    assert list(vm.path("/run/kestra-stack").iterdir()) == []
 
 
 def test_the_docker_apt_key_download_rides_out_transient_errors(vm):
