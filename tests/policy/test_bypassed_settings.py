@@ -28,6 +28,11 @@ def docker_plan() -> OfflinePlan:
     return plan_stack("dev", config={"gcpProject": PROJECT, "protectData": "true", "labels": LABELS})
 
 
+@pytest.fixture(scope="module")
+def gke_plan() -> OfflinePlan:
+    return plan_stack("gke", config={"gcpProject": PROJECT, "labels": LABELS})
+
+
 def resources(plan: OfflinePlan, name: str | None = None, change: Callable[[dict], None] | None = None) -> list[Resource]:
     changed = []
     for planned in plan.resources:
@@ -38,9 +43,10 @@ def resources(plan: OfflinePlan, name: str | None = None, change: Callable[[dict
     return changed
 
 
-def test_the_unchanged_plans_pass(vm_plan, docker_plan):
+def test_the_unchanged_plans_pass(vm_plan, docker_plan, gke_plan):
     assert evaluate(resources(vm_plan), STACK) == []
     assert evaluate(resources(docker_plan), STACK) == []
+    assert evaluate(resources(gke_plan), STACK) == []
 
 
 def findings(items: list[Resource]) -> set[tuple[str, str | None]]:
@@ -93,6 +99,32 @@ DOCKER_CASES = [
     ("datalake-dataset", set_key("deleteContentsOnDestroy", value=True), "data-protected"),
 ]
 
+GKE_CASES = [
+    ("gke-cluster", set_key("privateClusterConfig", "enablePrivateNodes", value=False), "gke-private-nodes"),
+    ("gke-cluster", drop_key("workloadIdentityConfig"), "gke-workload-identity"),
+    ("gke-pool", set_key("nodeConfig", "serviceAccount", value="123-compute@developer.gserviceaccount.com"),
+     "gke-node-service-account"),
+    ("gke-pool", set_key("nodeConfig", "shieldedInstanceConfig", "enableSecureBoot", value=False), "gke-shielded-nodes"),
+    ("gke-cluster", set_key("enableLegacyAbac", value=True), "gke-no-legacy-auth"),
+    ("gke-cluster", set_key("controlPlaneEndpointsConfig", "ipEndpointsConfig", "enabled", value=True),
+     "gke-control-plane-not-public"),
+    ("gke-sql", set_key("settings", "ipConfiguration", "ipv4Enabled", value=True), "cloud-sql-private-encrypted-backed-up"),
+    ("gke-sql", set_key("settings", "deletionProtectionEnabled", value=False), "data-protected"),
+    ("gke-kestra", set_key("version", value="1.x"), "helm-release-pinned"),
+    ("gke-kestra", set_key("values", "dind", value={"base": {"rootless": {"image": {"tag": "29.1.0-dind-rootless"}}}}),
+     "kubernetes-no-privileged"),  # dind.enabled left to the chart, which turns it on
+    ("gke-kestra", set_key("values", "dind", value={"enabled": True, "base": {"rootless": {"image": {"tag": "29.1.0-dind-rootless"}}}}),
+     "docker-in-docker-privileged"),
+    ("gke-pgadmin", set_key("spec", "template", "spec", "containers", 0, "image", value="dpage/pgadmin4:latest"),
+     "images-pinned"),
+]
+
+
+@pytest.mark.parametrize("name, change, policy", GKE_CASES, ids=[f"{c[2]}:{c[0]}" for c in GKE_CASES])
+def test_a_bypassed_safeguard_on_the_gke_plan_is_caught(gke_plan, name, change, policy):
+    new = findings(resources(gke_plan, name, change)) - findings(resources(gke_plan))
+    assert {p for p, _ in new} == {policy}
+
 
 @pytest.mark.parametrize("name, change, policy", VM_CASES, ids=[f"{c[2]}:{c[0]}" for c in VM_CASES])
 def test_a_bypassed_safeguard_on_the_vm_plan_is_caught(vm_plan, name, change, policy):
@@ -126,5 +158,5 @@ def test_a_key_next_to_a_vm_is_advised_against(vm_plan, docker_plan):
 
 
 def test_every_policy_of_the_pack_is_exercised_on_a_real_plan():
-    covered = {case[2] for case in VM_CASES + DOCKER_CASES} | {"vm-public-ip-restricted", "service-account-keys-only-where-needed"}
+    covered = {case[2] for case in VM_CASES + DOCKER_CASES + GKE_CASES} | {"vm-public-ip-restricted", "service-account-keys-only-where-needed"}
     assert covered == {policy.name for policy in pack.POLICIES}

@@ -1,4 +1,4 @@
-"""A preview's unknowns and absent properties, on the real plans of both targets: no rule crashes, and
+"""A preview's unknowns and absent properties, on the real plans of every target: no rule crashes, and
 an unknown is never reported as a violation."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from kestra_policy.offline import Resource, evaluate
 PROJECT = "policy-test-project"
 
 
-@pytest.fixture(scope="module", params=["prod", "dev"])
+@pytest.fixture(scope="module", params=["prod", "dev", "gke"])
 def real_plan(request) -> tuple[str, list[Resource]]:
     """(stack, resources): the VM target's plan, and the Docker target's with the data lake."""
     config = {"gcpProject": PROJECT, "labels": '["app=kestra-stack", "env=test"]'}

@@ -35,12 +35,21 @@ def validate_data_protected(args: Any, report_violation: ReportViolation) -> Non
         report_violation("deleteContentsOnDestroy is true: destroying the stack drops every table in the dataset.")
     elif args.resource_type == t.DISK and _disk_protected(args) is False:
         report_violation("the data disk can be deleted: neither deletionPolicy 'PREVENT' nor the protect option is set.")
+    elif args.resource_type == t.SQL_INSTANCE:
+        # deletionProtection guards it in Pulumi (pulumi-gcp defaults it to true); the setting guards it on every
+        # surface (console, gcloud, API) and defaults to false.
+        if as_bool(get(args.props, "deletionProtection")) is False:
+            report_violation("deletionProtection is false: destroying the stack deletes the database instance.")
+        everywhere = as_bool(get(args.props, "settings", "deletionProtectionEnabled"))
+        if everywhere is not UNKNOWN and everywhere is not True:
+            report_violation("settings.deletionProtectionEnabled is not true: the instance can be deleted from the "
+                             "console, gcloud or the API.")
 
 
 data_protected = ResourceValidationPolicy(
     name="data-protected",
     description="Outside disposable stacks, data is protected: no force_destroy on buckets, dataset contents kept, "
-    "data disks protected from deletion.",
+    "data disks and Cloud SQL instances protected from deletion.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=validate_data_protected,
     config_schema=protection_schema,

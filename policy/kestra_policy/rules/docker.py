@@ -21,6 +21,10 @@ def _image_references(args: Any) -> list[tuple[str, str]]:
         return [("name", get(args.props, "name"))]
     if args.resource_type == t.CONTAINER:
         return [("image", get(args.props, "image"))]
+    if args.resource_type in t.K8S_POD_OWNERS:
+        pod = get(args.props, "spec", "template", "spec")
+        containers = elements(get(pod, "containers")) + elements(get(pod, "initContainers"))
+        return [(f"container {get(c, 'name')}", get(c, "image")) for c in containers]
     if args.resource_type in (t.INSTANCE, t.INSTANCE_TEMPLATE):
         return [(f"{where} (compose)", ref) for where, text in metadata_texts(args.props) for ref in compose_images(text)]
     return []
