@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_docker as docker
 
+from infra.durations import go_duration
 from infra.services import (
     KESTRA,
     PGADMIN,
@@ -15,7 +16,7 @@ from infra.services import (
     Service,
     fill_placeholders,
 )
-from infra.targets import Endpoints, TargetArgs
+from infra.targets import Endpoints, TargetArgs, secret_file_content
 
 # Kestra needs about a minute on first start (migrations); the engine waits for "healthy".
 WAIT_TIMEOUT_S = {KESTRA: 300}
@@ -112,19 +113,26 @@ class DockerTarget(pulumi.ComponentResource):
                     + [docker.ContainerVolumeArgs(host_path=mount.source, container_path=mount.target,
                                                   read_only=mount.read_only)
                        for mount in service.bind_mounts],
+            # Written into the container before it starts (kept in its writable layer, not its config).
             uploads=[docker.ContainerUploadArgs(
-                file=upload.path,
-                content=_filled(upload.content, args.secrets),
-                permissions=f"{upload.mode:04o}",
+                file=upload.path, content=upload.content, permissions=f"{upload.mode:04o}",
                 owner=None if upload.owner is None else str(upload.owner),
-            ) for upload in service.files],
+            ) for upload in service.files] + [docker.ContainerUploadArgs(
+                file=upload.path, content=secret_file_content(upload, args.secrets),
+                permissions=f"{upload.mode:04o}", owner=str(upload.owner),
+            ) for upload in service.secret_files],
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=list(check.test),
-                interval=f"{check.interval_s}s",
-                timeout=f"{check.timeout_s}s",
+                interval=go_duration(check.interval_s),
+                timeout=go_duration(check.timeout_s),
                 retries=check.retries,
-                start_period=f"{check.start_period_s}s",
+                start_period=go_duration(check.start_period_s),
             ),
+            # Without destroy_grace_seconds the provider stops a container with timeout 0 (a kill) before
+            # removing it (kreuzwerker/terraform-provider-docker resource_docker_container_funcs.go);
+            # stop_timeout is what `docker stop` and the daemon's own shutdown give it.
+            destroy_grace_seconds=service.stop_grace_s,
+            stop_timeout=service.stop_grace_s,
             wait=True,
             wait_timeout=WAIT_TIMEOUT_S.get(service.name, DEFAULT_WAIT_TIMEOUT_S),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),

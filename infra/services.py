@@ -1,28 +1,39 @@
 """The service set — Kestra, its Postgres, the taxi Postgres and pgAdmin — described once, as data.
 
 Both targets render it: the Docker target as pulumi-docker resources, the VM target as a compose
-file. No secret value appears here: environment values and file contents reference secrets as
-compose-style placeholders `${NAME}`, NAME listed in `ServiceSet.secrets`; each target substitutes
-them (`fill_placeholders`) or lets compose interpolate them.
+file. No secret value appears here. Secrets reach the containers as files wherever the image reads one
+(`SecretFile`: a name, a path and a recipe that builds the content from the secrets' values; each
+target builds it once the values are known). Only what must be an environment variable stays one, as a
+compose-style placeholder `${NAME}` (NAME listed in `ServiceSet.secrets`) that the Docker target fills
+(`fill_placeholders`) and compose interpolates on the VM: Kestra's `SECRET_*` variables, base64 values.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-import yaml
-
+from infra import kestra_config
+from infra.kestra_config import SecretValues
+from infra.names import (  # noqa: F401  (re-exported: the service set's vocabulary)
+    KESTRA,
+    KESTRA_API_PORT,
+    KESTRA_DATABASE,
+    KESTRA_DB_USER,
+    KESTRA_POSTGRES,
+    KESTRA_STORAGE_DIR,
+    KESTRA_WORKING_DIR,
+    PGADMIN,
+    PGADMIN_CONTAINER_PORT,
+    POSTGRES_PORT,
+    TAXI_DATABASE,
+    TAXI_POSTGRES,
+    TAXI_USER,
+)
 from infra.settings import Settings
-
-# Service names: the hostnames on the Docker network and the compose service names.
-KESTRA = "kestra"
-KESTRA_POSTGRES = "kestra-postgres"
-TAXI_POSTGRES = "taxi-postgres"
-PGADMIN = "pgadmin"
 
 # Secret placeholders.
 KESTRA_PASSWORD = "KESTRA_PASSWORD"
@@ -40,17 +51,23 @@ BASE64_OF = MappingProxyType({TAXI_DB_PASSWORD_BASE64: TAXI_DB_PASSWORD})
 TAXI_POSTGRES_KV_KEY = "TAXI_POSTGRES"
 TAXI_POSTGRES_PASSWORD_SECRET = "TAXI_POSTGRES_PASSWORD"
 
-TAXI_DATABASE = "ny_taxi"
-TAXI_USER = "taxi"
-KESTRA_DATABASE = "kestra"
-KESTRA_DB_USER = "kestra"
-POSTGRES_PORT = 5432
-KESTRA_API_PORT = 8080
-PGADMIN_CONTAINER_PORT = 80
 PGADMIN_UID = 5050
+# The postgres image's user (docker-library/postgres 18/*/Dockerfile: useradd --uid=999).
+POSTGRES_UID = 999
+ROOT_UID = 0
+# Kestra reads its configuration from these files (MICRONAUT_CONFIG_FILES), not from KESTRA_CONFIGURATION:
+# an environment variable would reach every Process-runner task (ProcessBuilder inherits Kestra's
+# environment, kestra-io/kestra plugin/core/runner/Process.java).
+KESTRA_CONFIG_FILE = "/app/confs/kestra-stack.yml"
+KESTRA_SECRET_CONFIG_FILE = "/app/secrets/kestra-stack.yml"
+POSTGRES_PASSWORD_FILE = "/run/secrets/postgres-password"
+PGADMIN_PASSWORD_FILE = "/run/secrets/pgadmin-password"
+# Graceful stops (the provider's destroy_grace_seconds and stop_timeout, compose's stop_grace_period):
+# Postgres gets its fast shutdown (the image's STOPSIGNAL SIGINT) and its checkpoint; Kestra its own
+# termination grace for running tasks plus time to close its queues and connections.
+POSTGRES_STOP_GRACE_S = 60
+KESTRA_STOP_GRACE_S = kestra_config.TERMINATION_GRACE_S + 30
 
-KESTRA_STORAGE_DIR = "/app/storage"
-KESTRA_WORKING_DIR = "/tmp/kestra-wd"  # same path on host and in Kestra, as Docker task runners need
 DOCKER_SOCKET = "/var/run/docker.sock"
 PGADMIN_SERVERS_FILE = "/pgadmin4/servers.json"
 PGADMIN_PASSFILE = "/pgadmin4/pgpass"
@@ -95,6 +112,23 @@ class File:
 
 
 @dataclass(frozen=True)
+class SecretFile:
+    """A file built from the stack's secrets: the service set holds its recipe, never its content.
+    Docker uploads it into the container; on the VM it is a Secret Manager secret that the boot script
+    writes to tmpfs with this owner and mode, and compose mounts it read-only at `path`."""
+
+    name: str  # unique in the stack: the compose secret and the VM's Secret Manager id end in it
+    path: str
+    uses: tuple[str, ...]  # the secrets it is built from
+    render: Callable[[Mapping[str, str]], str]  # their values -> the file's content
+    owner: int  # uid that reads it
+    mode: int = 0o400
+
+    def content(self, values: Mapping[str, str]) -> str:
+        return self.render({name: values[name] for name in self.uses})
+
+
+@dataclass(frozen=True)
 class Healthcheck:
     test: tuple[str, ...]
     interval_s: int
@@ -118,6 +152,8 @@ class Service:
     user: str | None = None
     bind_mounts: tuple[BindMount, ...] = ()
     shm_size_mb: int | None = None  # /dev/shm; None keeps Docker's 64 MB
+    secret_files: tuple[SecretFile, ...] = ()
+    stop_grace_s: int | None = None  # None keeps Docker's 10 s
 
 
 @dataclass(frozen=True)
@@ -131,6 +167,15 @@ class ServiceSet:
             if service.name == name:
                 return service
         raise KeyError(name)
+
+    def secret_files(self) -> tuple[SecretFile, ...]:
+        return tuple(file for service in self.services for file in service.secret_files)
+
+    def env_secrets(self) -> tuple[str, ...]:
+        """The secrets that reach a container as an environment variable (a `${NAME}` placeholder)."""
+        used = {name for service in self.services for value in service.environment.values()
+                for name in PLACEHOLDER.findall(value)}
+        return tuple(name for name in self.secrets if name in used)
 
 
 def placeholder(name: str) -> str:
@@ -182,53 +227,21 @@ def pgadmin_servers_json(host: str = TAXI_POSTGRES, sslmode: str = "prefer") -> 
     return json.dumps(servers, indent=2) + "\n"
 
 
-def kestra_configuration(settings: Settings) -> str:
-    """KESTRA_CONFIGURATION: Postgres repository and queue, storage, basic auth, no call-outs, and the
-    server-level plugin defaults that carry every connection so flows stay environment-free."""
-    plugin_defaults: list[dict] = [{
-        "type": "io.kestra.plugin.jdbc.postgresql",
-        "values": {
-            "url": f"jdbc:postgresql://{TAXI_POSTGRES}:{POSTGRES_PORT}/{TAXI_DATABASE}",
-            "username": TAXI_USER,
-            "password": placeholder(TAXI_DB_PASSWORD),
-        },
-    }]
-    if settings.data_lake_enabled:
-        gcp_values = {"projectId": "{{ kv('GCP_PROJECT_ID') }}"}
-        if settings.target == "docker":  # on the VM the plugins use the VM's service account
-            gcp_values["serviceAccount"] = "{{ kv('GCP_CREDS') }}"
-        plugin_defaults.append({"type": "io.kestra.plugin.gcp", "values": gcp_values})
+def _raw(secret: str) -> Callable[[Mapping[str, str]], str]:
+    """The secret's value as the whole file: what the images' `*_FILE` variables read (`$(< file)`)."""
+    return lambda values: values[secret]
 
-    if settings.kestra_storage == "gcs":
-        storage = {"type": "gcs", "gcs": {"bucket": settings.bucket_name,
-                                          "project-id": settings.gcp_project}}
-    else:
-        storage = {"type": "local", "local": {"base-path": KESTRA_STORAGE_DIR}}
 
-    kestra: dict = {
-        "server": {"basic-auth": {"username": settings.kestra_username,
-                                  "password": placeholder(KESTRA_PASSWORD)}},
-        "repository": {"type": "postgres"},
-        "queue": {"type": "postgres"},
-        "storage": storage,
-        "tutorial-flows": {"enabled": False},
-        "anonymous-usage-report": {"enabled": False},
-        "plugins": {"defaults": plugin_defaults},
-    }
-    if settings.enable_docker_task_runner:
-        kestra["tasks"] = {"tmp-dir": {"path": f"{KESTRA_WORKING_DIR}/tmp"}}
-    document = {
-        "datasources": {
-            "postgres": {
-                "url": f"jdbc:postgresql://{KESTRA_POSTGRES}:{POSTGRES_PORT}/{KESTRA_DATABASE}",
-                "driver-class-name": "org.postgresql.Driver",
-                "username": KESTRA_DB_USER,
-                "password": placeholder(KESTRA_DB_PASSWORD),
-            }
-        },
-        "kestra": kestra,
-    }
-    return yaml.safe_dump(document, sort_keys=False)
+def _kestra_secret_config(settings: Settings) -> Callable[[Mapping[str, str]], str]:
+    def render(values: Mapping[str, str]) -> str:
+        return kestra_config.dump(kestra_config.secret_configuration(settings, SecretValues(
+            kestra_password=values[KESTRA_PASSWORD], database_password=values[KESTRA_DB_PASSWORD],
+            taxi_password=values[TAXI_DB_PASSWORD])))
+    return render
+
+
+def _taxi_pgpass(values: Mapping[str, str]) -> str:
+    return pgpass_line(TAXI_POSTGRES, POSTGRES_PORT, PGPASS_ANY_DATABASE, TAXI_USER, values[TAXI_DB_PASSWORD])
 
 
 def _postgres(name: str, image: str, database: str, user: str, password_secret: str,
@@ -240,12 +253,15 @@ def _postgres(name: str, image: str, database: str, user: str, password_secret: 
         environment=MappingProxyType({
             "POSTGRES_DB": database,
             "POSTGRES_USER": user,
-            "POSTGRES_PASSWORD": placeholder(password_secret),
+            # The entrypoint reads it (docker-library/postgres docker-entrypoint.sh file_env) at start-up.
+            "POSTGRES_PASSWORD_FILE": POSTGRES_PASSWORD_FILE,
         }),
         ports=ports,
         # Postgres 18+ images keep data under /var/lib/postgresql (a mount at .../data is refused).
         volumes=(VolumeMount(f"{name}-data", "/var/lib/postgresql"),),
         files=(),
+        secret_files=(SecretFile(f"{name}-password", POSTGRES_PASSWORD_FILE, (password_secret,),
+                                 _raw(password_secret), owner=POSTGRES_UID),),
         healthcheck=Healthcheck(test=("CMD", "pg_isready", "-h", "127.0.0.1", "-U", user, "-d", database),
                                 interval_s=5, timeout_s=5, retries=12, start_period_s=10),
         depends_on=(),
@@ -253,6 +269,7 @@ def _postgres(name: str, image: str, database: str, user: str, password_secret: 
         # PostgreSQL's parallel queries keep their shared state in /dev/shm (a parallel hash join its whole
         # hash table); Docker's 64 MB default can fail them with "could not resize shared memory segment"
         shm_size_mb=POSTGRES_SHM_SIZE_MB,
+        stop_grace_s=POSTGRES_STOP_GRACE_S,
     )
 
 
@@ -261,17 +278,25 @@ def _kestra(settings: Settings, bind_address: str) -> Service:
     if settings.enable_docker_task_runner:
         bind_mounts = (BindMount(DOCKER_SOCKET, DOCKER_SOCKET),
                        BindMount(KESTRA_WORKING_DIR, KESTRA_WORKING_DIR))
+    # As in Kestra's own compose file: named volumes mount root-owned, and the Docker socket (when
+    # enabled) is root's.
+    user, uid = "root", ROOT_UID
+    public_config = kestra_config.dump(kestra_config.public_configuration(settings))
     return Service(
         name=KESTRA,
         image=settings.images.kestra,
         command=("server", "standalone"),
         environment=MappingProxyType({
-            "KESTRA_CONFIGURATION": kestra_configuration(settings),
+            "MICRONAUT_CONFIG_FILES": f"{KESTRA_CONFIG_FILE},{KESTRA_SECRET_CONFIG_FILE}",
+            # Kestra OSS's secret backend reads SECRET_* from its environment and nowhere else.
             f"SECRET_{TAXI_POSTGRES_PASSWORD_SECRET}": placeholder(TAXI_DB_PASSWORD_BASE64),
         }),
         ports=(Port(bind_address, settings.ports.kestra, KESTRA_API_PORT),),
         volumes=(VolumeMount("kestra-storage", KESTRA_STORAGE_DIR),),
-        files=(),
+        files=(File(KESTRA_CONFIG_FILE, public_config, 0o444),),
+        secret_files=(SecretFile("kestra-config", KESTRA_SECRET_CONFIG_FILE,
+                                 (KESTRA_PASSWORD, KESTRA_DB_PASSWORD, TAXI_DB_PASSWORD),
+                                 _kestra_secret_config(settings), owner=uid),),
         # The image has bash but no guaranteed curl; ask the management port (never published).
         healthcheck=Healthcheck(
             test=("CMD", "bash", "-c",
@@ -280,10 +305,9 @@ def _kestra(settings: Settings, bind_address: str) -> Service:
             interval_s=10, timeout_s=5, retries=30, start_period_s=60),
         depends_on=(KESTRA_POSTGRES, TAXI_POSTGRES),
         restart="unless-stopped",
-        # As in Kestra's own compose file: named volumes mount root-owned, and the Docker socket
-        # (when enabled) is root's.
-        user="root",
+        user=user,
         bind_mounts=bind_mounts,
+        stop_grace_s=KESTRA_STOP_GRACE_S,
     )
 
 
@@ -294,7 +318,8 @@ def _pgadmin(settings: Settings, bind_address: str) -> Service:
         command=(),
         environment=MappingProxyType({
             "PGADMIN_DEFAULT_EMAIL": settings.pgadmin_email,
-            "PGADMIN_DEFAULT_PASSWORD": placeholder(PGADMIN_PASSWORD),
+            # The entrypoint reads it (pgadmin4 pkg/docker/entrypoint.sh file_env) at start-up.
+            "PGADMIN_DEFAULT_PASSWORD_FILE": PGADMIN_PASSWORD_FILE,
             "PGADMIN_SERVER_JSON_FILE": PGADMIN_SERVERS_FILE,
             "PGADMIN_REPLACE_SERVERS_ON_STARTUP": "True",
             "PGPASS_FILE": PGADMIN_PASSFILE,
@@ -304,12 +329,12 @@ def _pgadmin(settings: Settings, bind_address: str) -> Service:
         ports=(Port(bind_address, settings.ports.pgadmin, PGADMIN_CONTAINER_PORT),),
         # The image's /var/lib/pgadmin belongs to uid 5050; a named volume inherits that owner.
         volumes=(VolumeMount("pgadmin-data", "/var/lib/pgadmin"),),
-        files=(
-            File(PGADMIN_SERVERS_FILE, pgadmin_servers_json(), 0o644, owner=PGADMIN_UID),
-            File(PGADMIN_PASSFILE,
-                 pgpass_line(TAXI_POSTGRES, POSTGRES_PORT, PGPASS_ANY_DATABASE, TAXI_USER,
-                             placeholder(TAXI_DB_PASSWORD)),
-                 0o600, owner=PGADMIN_UID),
+        files=(File(PGADMIN_SERVERS_FILE, pgadmin_servers_json(), 0o644, owner=PGADMIN_UID),),
+        secret_files=(
+            SecretFile("pgadmin-password", PGADMIN_PASSWORD_FILE, (PGADMIN_PASSWORD,), _raw(PGADMIN_PASSWORD),
+                       owner=PGADMIN_UID),
+            SecretFile("pgadmin-pgpass", PGADMIN_PASSFILE, (TAXI_DB_PASSWORD,), _taxi_pgpass,
+                       owner=PGADMIN_UID, mode=0o600),
         ),
         healthcheck=Healthcheck(test=("CMD", "wget", "-q", "-O", "/dev/null",
                                       "http://127.0.0.1:80/misc/ping"),

@@ -209,12 +209,18 @@ def _pgadmin_email(key: str, value: str) -> str:
 def _kestra_password(key: str, value: str | None) -> str | None:
     if value is None:
         return None
+    # Kestra's rule (webserver BasicAuthService: PASSWORD_PATTERN `(?=.{8,})(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).*`,
+    # whose `.` matches no line break, and at most 256 characters).
     if (len(value) < 8 or not re.search(r"[A-Z]", value) or not re.search(r"[a-z]", value)
             or not re.search(r"[0-9]", value)):
         raise ConfigError(key, "must have at least 8 characters with an upper-case letter, "
                                "a lower-case letter and a digit (Kestra's password policy)")
-    if "$" in value:
-        raise ConfigError(key, "must not contain '$' (compose would interpolate it on the vm target)")
+    if len(value) > 256 or re.search(r"[\x00-\x1f\x7f\x85\u2028\u2029]", value):
+        raise ConfigError(key, "must be at most 256 characters on one line, without control characters "
+                               "(Kestra's password policy)")
+    if "${" in value:
+        raise ConfigError(key, "must not contain '${' (Kestra's configuration reader, Micronaut, takes it "
+                               "for a placeholder)")
     if value in COURSE_DEFAULT_PASSWORDS:
         raise ConfigError(key, "is the course's default password; choose your own or leave it "
                                "unset to have one generated")

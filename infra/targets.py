@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pulumi
 
-from infra.services import TAXI_POSTGRES, ServiceSet
+from infra.services import TAXI_POSTGRES, SecretFile, ServiceSet
 from infra.settings import Settings
 
 if TYPE_CHECKING:
@@ -48,3 +48,9 @@ class Endpoints:
     # Where Kestra's tasks reach the taxi database (KV TAXI_POSTGRES.host): its service name on Docker
     # and the VM, Cloud SQL's private IP on GKE.
     taxi_postgres_host: pulumi.Input[str] = TAXI_POSTGRES
+
+
+def secret_file_content(file: SecretFile, secrets: Mapping[str, pulumi.Output[str]]) -> pulumi.Output[str]:
+    """The file built from the secrets' values once they are known; a secret Output."""
+    return pulumi.Output.secret(pulumi.Output.all(**{name: secrets[name] for name in file.uses})
+                                .apply(file.render))

@@ -17,7 +17,7 @@ import pulumi_gcp as gcp
 
 from infra.services import PGADMIN, TAXI_POSTGRES
 from infra.settings import Settings, VmSettings
-from infra.targets import Endpoints, TargetArgs
+from infra.targets import Endpoints, TargetArgs, secret_file_content
 from infra.vm.access import LOCALHOST, VmAccess
 from infra.vm.compose import NETWORK_NAME, kestra_host_port, render_compose
 from infra.vm.network import Ingress, create_network
@@ -76,7 +76,10 @@ class VmTarget(pulumi.ComponentResource):
         network = create_network(
             name, vm_name, settings.gcp_region,
             Ingress(kestra_vm_port, vm.allowed_cidrs if vm.external_ip else ()), identity.email, self)
-        secrets = create_secrets(name, vm_name, project, args.secrets, identity.email, labels, self)
+        secrets = create_secrets(
+            name, vm_name, project, {env_name: args.secrets[env_name] for env_name in args.services.env_secrets()},
+            [(file, secret_file_content(file, args.secrets)) for file in args.services.secret_files()],
+            identity.email, labels, self)
 
         data_disk = gcp.compute.Disk(
             f"{name}-data", name=f"{vm_name}-data", project=project, zone=vm.zone, type=DISK_TYPE,

@@ -5,9 +5,12 @@
 #      disk's size, and bind Docker's volume store onto it: both Postgres data directories, Kestra's
 #      storage and pgAdmin's data live on the disk;
 #   2. install the pinned Docker Engine and Compose plugin (skipped when those versions are installed);
-#   3. read the stack's secrets from Secret Manager with the VM service account's token into an env file
-#      on tmpfs (root only), then `docker compose up` the compose file from metadata `kestra-compose`,
-#      whose `${NAME}` placeholders compose fills from that env file.
+#   3. read the stack's secrets from Secret Manager with the VM service account's token onto tmpfs, before
+#      Docker starts (it restarts the containers at once): each secret file byte for byte with the owner
+#      and mode its container reads it as, and the env secrets into an env file (root only);
+#   4. `docker compose up` the compose file from metadata `kestra-compose`, which mounts those files and
+#      fills its `${NAME}` placeholders from that env file; containers are recreated when the secrets
+#      changed since the last run (a file's new content would not reach a running container).
 # Nothing here prints a secret. Instance metadata holds only secret names, never values.
 set -euo pipefail
 
@@ -20,6 +23,7 @@ readonly DATA_MOUNT="${ROOT}/mnt/disks/kestra-data"
 readonly DOCKER_VOLUMES="${ROOT}/var/lib/docker/volumes"
 readonly STACK_DIR="${ROOT}/etc/kestra-stack"
 readonly RUN_DIR="${ROOT}/run/kestra-stack"
+readonly SECRETS_DIR="${RUN_DIR}/secrets"  # infra/vm/compose.py SECRETS_DIR
 readonly DOCKER_ETC="${ROOT}/etc/docker"
 readonly APT_KEYRINGS="${ROOT}/etc/apt/keyrings"
 readonly APT_SOURCES="${ROOT}/etc/apt/sources.list.d"
@@ -137,36 +141,73 @@ access_secret() {
   done
 }
 
-write_secrets_env() {
-  local secrets token name resource value
-  secrets="$(metadata instance/attributes/kestra-secrets)"
+write_secrets() {
+  local listing token kind name resource owner mode value staging="$RUN_DIR/staging"
+  listing="$(metadata instance/attributes/kestra-secrets)"
   token="$(metadata instance/service-accounts/default/token | jq --raw-output .access_token)"
   install -d -m 0700 "$RUN_DIR"
-  # A failure part-way leaves no partial secrets file behind.
-  trap 'rm -f "$RUN_DIR/secrets.env.new"' EXIT
-  (umask 077 && : >"$RUN_DIR/secrets.env.new")
-  while read -r name resource; do
-    [ -n "$name" ] || continue
-    value="$(access_secret "$name" "$resource" "$token" | jq --raw-output .payload.data | base64 --decode)"
-    # Generated passwords and their base64 forms (Kestra's SECRET_* variables): nothing compose would
-    # interpolate, quote or cut at.
-    [[ "$value" =~ ^[A-Za-z0-9._+/=-]+$ ]] || fail "secret ${name} is empty or has characters an env file cannot hold"
-    printf '%s=%s\n' "$name" "$value" >>"$RUN_DIR/secrets.env.new"
-  done <<<"$secrets"
-  mv "$RUN_DIR/secrets.env.new" "$RUN_DIR/secrets.env"
+  rm -rf "$staging"
+  # A failure part-way leaves no partial secrets behind.
+  trap 'rm -rf "$RUN_DIR/staging"' EXIT
+  install -d -m 0700 "$staging" "$staging/secrets"
+  (umask 077 && : >"$staging/secrets.env")
+  while read -r kind name resource owner mode; do
+    [ -n "$kind" ] || continue
+    [[ "$name" =~ ^[A-Za-z0-9_.-]+$ ]] || fail "bad secret name in metadata kestra-secrets"
+    case "$kind" in
+      file)
+        [[ "$owner" =~ ^[0-9]+$ && "$mode" =~ ^0[0-7]{3}$ ]] || fail "secret file ${name}: bad owner or mode"
+        # Byte for byte: whatever a password holds reaches the container unchanged.
+        (umask 077 && access_secret "$name" "$resource" "$token" | jq --raw-output .payload.data | base64 --decode >"$staging/secrets/$name")
+        [ -s "$staging/secrets/$name" ] || fail "secret file ${name} is empty"
+        chown "$owner:$owner" "$staging/secrets/$name"
+        chmod "$mode" "$staging/secrets/$name"
+        ;;
+      env)
+        value="$(access_secret "$name" "$resource" "$token" | jq --raw-output .payload.data | base64 --decode)"
+        # Kestra's SECRET_* values are base64: nothing an env file would interpolate, quote or cut at.
+        [[ "$value" =~ ^[A-Za-z0-9._+/=-]+$ ]] || fail "secret ${name} is empty or has characters an env file cannot hold"
+        printf '%s=%s\n' "$name" "$value" >>"$staging/secrets.env"
+        ;;
+      *) fail "unknown secret kind in metadata kestra-secrets" ;;
+    esac
+  done <<<"$listing"
+  rm -rf "$SECRETS_DIR"
+  mv "$staging/secrets" "$SECRETS_DIR"
+  mv "$staging/secrets.env" "$RUN_DIR/secrets.env"
+  rm -rf "$staging"
+}
+
+secrets_changed() {
+  # The digest (not the secrets) stays on disk, so a reboot with unchanged secrets recreates nothing.
+  local digest
+  digest="$(cd "$RUN_DIR" && find secrets.env secrets -type f | LC_ALL=C sort | xargs sha256sum | sha256sum)"
+  install -d -m 0755 "$STACK_DIR"
+  if [ -f "$STACK_DIR/secrets.sha256" ] && [ "$(cat "$STACK_DIR/secrets.sha256")" = "$digest" ]; then
+    return 1
+  fi
+  printf '%s\n' "$digest" >"$STACK_DIR/secrets.sha256.new"
 }
 
 deploy_stack() {
+  local recreate=()
   install -d -m 0755 "$STACK_DIR"
   metadata instance/attributes/kestra-compose >"$STACK_DIR/compose.yaml.new"
   mv "$STACK_DIR/compose.yaml.new" "$STACK_DIR/compose.yaml"
+  if secrets_changed; then
+    log "secrets changed: recreating the containers"
+    recreate=(--force-recreate)
+  fi
   docker compose --file "$STACK_DIR/compose.yaml" --env-file "$RUN_DIR/secrets.env" \
-    up --detach --remove-orphans --wait --wait-timeout "$WAIT_TIMEOUT_S"
+    up --detach --remove-orphans "${recreate[@]}" --wait --wait-timeout "$WAIT_TIMEOUT_S"
+  if [ -f "$STACK_DIR/secrets.sha256.new" ]; then
+    mv "$STACK_DIR/secrets.sha256.new" "$STACK_DIR/secrets.sha256"
+  fi
 }
 
 mount_data_disk
 install_docker
+write_secrets
 start_docker
-write_secrets_env
 deploy_stack
 log "stack is up"

@@ -2,9 +2,9 @@
 stub commands standing in for the machine: the metadata server and Secret Manager (behind `curl`, as
 strict as the real ones about headers, paths, tokens and curl's --fail/--retry/--write-out), the data disk
 (`blkid`, `mkfs.ext4`, `resize2fs`, `mount`, `mountpoint`), packages (`apt-get`, `dpkg-query`, `dpkg`),
-`systemctl`, `docker` and `sleep` (logged, returns at once: no test waits). jq, base64, wipefs, cmp,
-install, mkdir and mv are the real tools; the disk is a file wipefs and cmp read. Every stub call is
-logged in order."""
+`systemctl`, `docker`, `sleep` (logged, returns at once: no test waits) and `chown` (it records the owner,
+so the tests need not run as root). jq, base64, wipefs, cmp, install, chmod, mkdir, mv and sha256sum are
+the real tools; the disk is a file wipefs and cmp read. Every stub call is logged in order."""
 
 from __future__ import annotations
 
@@ -187,6 +187,13 @@ log udevadm "$@"
     "systemctl": r"""
 log systemctl "$@"
 """,
+    "chown": r"""
+[ $# -eq 2 ] || { echo "chown stub: unexpected arguments: $*" >&2; exit 2; }
+[[ "$1" =~ ^[0-9]+:[0-9]+$ ]] || { echo "chown: invalid user: '$1'" >&2; exit 1; }
+[ -e "$2" ] || { echo "chown: cannot access '$2': No such file or directory" >&2; exit 1; }
+log chown "$@"
+add_line owners "$1 $2"
+""",
     "dpkg": r"""
 [ "$*" = "--print-architecture" ] || { echo "dpkg stub: unexpected arguments: $*" >&2; exit 2; }
 echo amd64
@@ -243,7 +250,9 @@ class BootRun:
 class BootSandbox:
     """A scratch VM: root directory, stub commands and their state, kept across runs (reboots)."""
 
-    def __init__(self, base: Path, compose: str, secrets: dict[str, str], project: str = "demo-project") -> None:
+    def __init__(self, base: Path, compose: str, secrets: dict[str, str],
+                 files: dict[str, tuple[str, int, int]] | None = None, project: str = "demo-project") -> None:
+        """`secrets`: env secrets, name -> value; `files`: secret files, name -> (content, owner, mode)."""
         require_tool("jq")
         require_tool("wipefs", "util-linux")
         require_tool("cmp", "diffutils")
@@ -261,10 +270,14 @@ class BootSandbox:
         attributes = self.state / "metadata" / "instance" / "attributes"
         attributes.joinpath("kestra-compose").write_text(compose)
         listing = ""
-        for index, (name, value) in enumerate(secrets.items()):
+        entries = [(name, value, None) for name, value in secrets.items()]
+        entries += [(name, content, (owner, mode)) for name, (content, owner, mode) in (files or {}).items()]
+        for index, (name, value, file_mode) in enumerate(entries):
             secret_id = f"kestra-prod-secret-{index}"
-            self.state.joinpath("secrets", secret_id).write_text(value)
-            listing += f"{name} projects/{project}/secrets/{secret_id}\n"
+            self.state.joinpath("secrets", secret_id).write_bytes(value.encode())
+            resource = f"projects/{project}/secrets/{secret_id}"
+            listing += (f"env {name} {resource}\n" if file_mode is None
+                        else f"file {name} {resource} {file_mode[0]} {file_mode[1]:04o}\n")
         attributes.joinpath("kestra-secrets").write_text(listing)
         stubs = {name: f"#!{sys.executable} -S\n{_COMMON}\n{body}" for name, body in PYTHON_STUBS.items()}
         stubs |= {name: f"#!/bin/bash\n{_SHELL_COMMON}{body}" for name, body in SHELL_STUBS.items()}

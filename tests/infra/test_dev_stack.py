@@ -90,16 +90,17 @@ def credentials_in(plan: OfflinePlan) -> list[tuple[str, str]]:
     for container in plan.of_type(CONTAINER):
         for env in container.inputs.get("envs", []):
             key, _, value = env.partition("=")
-            if key == "KESTRA_CONFIGURATION":
-                found += [(f"{container.name} {key}.{path}", text)
-                          for path, text in yaml_leaves(yaml.safe_load(value))
-                          if re.search(r"password|username", path)]
-            elif re.search(r"PASSWORD|EMAIL|USER", key):
+            if re.search(r"PASSWORD|EMAIL|USER", key) and not key.endswith("_FILE"):
                 found.append((f"{container.name} {key}", value))
         for upload in container.inputs.get("uploads", []):
+            where = f"{container.name} {upload['file']}"
             if upload["file"].endswith("pgpass"):
-                found.append((f"{container.name} {upload['file']}",
-                              re.split(r"(?<!\\):", upload["content"].strip())[-1]))
+                found.append((where, re.split(r"(?<!\\):", upload["content"].strip())[-1]))
+            elif upload["file"].endswith(".yml"):  # Kestra's configuration files
+                found += [(f"{where} {path}", text) for path, text in yaml_leaves(yaml.safe_load(upload["content"]))
+                          if re.search(r"password|username", path)]
+            elif upload["file"].endswith("password"):
+                found.append((where, upload["content"]))
     return found
 
 
@@ -141,9 +142,9 @@ def test_secret_inputs_are_marked_secret(plan):
     containers = plan.of_type(CONTAINER)
     assert {container.name for container in containers} == {
         "local-kestra", "local-kestra-postgres", "local-taxi-postgres", "local-pgadmin"}
-    for container in containers:  # each gets a password in its environment
-        assert "envs" in container.secret_inputs, container.name
-    assert "uploads" in plan.named("local-pgadmin").secret_inputs
+    for container in containers:  # each gets a password in a file
+        assert "uploads" in container.secret_inputs, container.name
+    assert "envs" in plan.named("local-kestra").secret_inputs  # SECRET_TAXI_POSTGRES_PASSWORD
 
 
 def test_outputs_follow_the_contract_and_every_secret_output_is_secret(plan):

@@ -20,7 +20,6 @@ from infra.services import (
     TAXI_POSTGRES,
     TAXI_USER,
     build_service_set,
-    fill_placeholders,
     pgpass_line,
 )
 from infra.settings import parse_settings
@@ -31,8 +30,11 @@ GENERATED_PASSWORD = "Gen3ratedPassw0rd"
 
 
 def pgadmin_files() -> dict[str, str]:
+    """pgAdmin's files, the secret ones built with GENERATED_PASSWORD for the taxi database."""
     pgadmin = build_service_set(parse_settings(raw_config())).service("pgadmin")
-    return {file.path: file.content for file in pgadmin.files}
+    values = {"TAXI_DB_PASSWORD": GENERATED_PASSWORD, "PGADMIN_PASSWORD": "Pgadm1nGenerated"}
+    return ({file.path: file.content for file in pgadmin.files}
+            | {file.path: file.content(values) for file in pgadmin.secret_files})
 
 
 def psql_with_passfile(postgres, passfile, role: str, host: str = "127.0.0.1",
@@ -85,7 +87,7 @@ def test_generated_pgpass_file_logs_in_to_every_database_of_the_server(postgres,
     file must match any database."""
     passfile = tmp_path / "pgpass"
     generated = pgadmin_files()[PGADMIN_PASSFILE].replace(f":{POSTGRES_PORT}:", f":{postgres.port}:", 1)
-    passfile.write_text(fill_placeholders(generated, {"TAXI_DB_PASSWORD": GENERATED_PASSWORD}))
+    passfile.write_text(generated)
     passfile.chmod(0o600)
     result = psql_with_passfile(postgres, passfile, taxi_role, host=TAXI_POSTGRES, database=database)
     assert result.returncode == 0, result.stderr
@@ -115,8 +117,7 @@ def test_unescaped_pgpass_line_is_rejected_by_libpq(postgres, tricky_role, tmp_p
 
 
 def test_generated_pgpass_file_is_the_taxi_line_for_any_database_with_the_password_filled_in():
-    content = pgadmin_files()[PGADMIN_PASSFILE]
-    filled = fill_placeholders(content, {"TAXI_DB_PASSWORD": GENERATED_PASSWORD})
+    filled = pgadmin_files()[PGADMIN_PASSFILE]
     assert filled == pgpass_line(TAXI_POSTGRES, POSTGRES_PORT, "*", TAXI_USER, GENERATED_PASSWORD)
     assert filled.count("\n") == 1 and filled.endswith("\n")
 

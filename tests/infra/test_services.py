@@ -10,17 +10,27 @@ import yaml
 from infra.offline import REPO_ROOT
 from infra.services import (
     BASE64_OF,
+    KESTRA_CONFIG_FILE,
     PLACEHOLDER,
     SECRETS,
     build_service_set,
     fill_placeholders,
 )
 from infra.settings import parse_settings
+from tests.infra.kestra_files import merged_configuration
 from tests.infra.raw_config import GCP_PROJECT, raw_config, vm_raw_config
 
 
+# Stand-ins for the generated values: each secret file is built from these.
+VALUES = {name: f"<{name.lower()}>" for name in SECRETS}
+
+
 def kestra_config(services) -> dict:
-    return yaml.safe_load(services.service("kestra").environment["KESTRA_CONFIGURATION"])
+    """Kestra's two configuration files, public and secret, merged as Micronaut reads them."""
+    kestra = services.service("kestra")
+    [public] = [file.content for file in kestra.files if file.path == KESTRA_CONFIG_FILE]
+    [secret] = [file.content(VALUES) for file in kestra.secret_files]
+    return merged_configuration(yaml.safe_load(public), yaml.safe_load(secret))
 
 
 def all_text(services) -> list[str]:
@@ -54,13 +64,18 @@ def test_every_named_volume_is_declared_and_postgres_18_data_lives_under_var_lib
         assert mount.target == "/var/lib/postgresql"
 
 
-def test_secrets_appear_only_as_declared_placeholders(dev_services):
+def test_secrets_appear_only_as_declared_placeholders_or_in_secret_files(dev_services):
     used = set()
     for text in all_text(dev_services):
         used |= set(PLACEHOLDER.findall(text))
         # No other `$`: compose would try to interpolate it on the VM.
         assert "$" not in PLACEHOLDER.sub("", text), text
-    assert used == set(SECRETS) == set(dev_services.secrets)
+        assert not any(value in text for value in VALUES.values())
+    assert used == set(dev_services.env_secrets()) == {"TAXI_DB_PASSWORD_BASE64"}
+    in_files = {name for file in dev_services.secret_files() for name in file.uses}
+    assert used | in_files == set(SECRETS) == set(dev_services.secrets)
+    names = [file.name for file in dev_services.secret_files()]
+    assert len(names) == len(set(names)), "a secret file's name is unique in the stack"
 
 
 def test_fill_placeholders_refuses_an_unknown_name():
@@ -89,9 +104,11 @@ def test_kestra_config_uses_postgres_basic_auth_and_never_calls_out(dev_services
     assert kestra["repository"]["type"] == kestra["queue"]["type"] == "postgres"
     assert kestra["storage"] == {"type": "local", "local": {"base-path": "/app/storage"}}
     assert kestra["server"]["basic-auth"] == {"username": "zoomcamp@example.com",
-                                              "password": "${KESTRA_PASSWORD}"}
+                                              "password": VALUES["KESTRA_PASSWORD"]}
+    assert config["datasources"]["postgres"]["password"] == VALUES["KESTRA_DB_PASSWORD"]
     assert kestra["tutorial-flows"]["enabled"] is False
     assert kestra["anonymous-usage-report"]["enabled"] is False
+    assert kestra["ui-anonymous-usage-report"]["enabled"] is False
     assert dev_services.service("kestra").command == ("server", "standalone")
 
 
@@ -100,7 +117,7 @@ def test_kestra_plugin_defaults_carry_the_taxi_connection_and_no_gcp_without_a_p
     assert defaults == [{
         "type": "io.kestra.plugin.jdbc.postgresql",
         "values": {"url": "jdbc:postgresql://taxi-postgres:5432/ny_taxi", "username": "taxi",
-                   "password": "${TAXI_DB_PASSWORD}"},
+                   "password": VALUES["TAXI_DB_PASSWORD"]},
     }]
 
 
@@ -134,10 +151,11 @@ def test_docker_socket_is_mounted_only_when_docker_task_runners_are_enabled(dev_
 def test_pgadmin_loads_servers_and_passfile_from_files_it_can_read(dev_services):
     pgadmin = dev_services.service("pgadmin")
     env = pgadmin.environment
-    files = {file.path: file for file in pgadmin.files}
+    files = {file.path: file for file in (*pgadmin.files, *pgadmin.secret_files)}
     assert env["PGADMIN_REPLACE_SERVERS_ON_STARTUP"] == "True"
     assert env["PGADMIN_SERVER_JSON_FILE"] in files
     assert env["PGPASS_FILE"] in files
+    assert env["PGADMIN_DEFAULT_PASSWORD_FILE"] in files
     assert files[env["PGPASS_FILE"]].mode == 0o600
     assert {file.owner for file in files.values()} == {5050}
     assert [m.target for m in pgadmin.volumes] == ["/var/lib/pgadmin"]

@@ -9,7 +9,7 @@ import yaml
 
 from infra.offline import REPO_ROOT
 from infra.settings import CONFIG_KEYS, ConfigError, parse_settings
-from tests.infra.raw_config import GCP_PROJECT, raw_config, vm_raw_config
+from tests.infra.raw_config import GCP_PROJECT, PUNCTUATION_PASSWORD, raw_config, vm_raw_config
 
 
 def fails(raw: dict[str, str], key: str, reason_fragment: str) -> ConfigError:
@@ -144,8 +144,19 @@ def test_kestra_password_from_the_course_is_refused():
     assert "Admin1234!" not in str(error)
 
 
-def test_kestra_password_with_a_dollar_is_refused():
-    fails(raw_config(kestraPassword="Dollar$ign1"), "kestraPassword", "'$'")
+def test_kestra_password_with_a_micronaut_placeholder_is_refused_but_a_lone_dollar_is_not():
+    fails(raw_config(kestraPassword="Dollar${ign1}"), "kestraPassword", "'${'")
+    assert parse_settings(raw_config(kestraPassword="Dollar$ign1")).kestra_password == "Dollar$ign1"
+
+
+@pytest.mark.parametrize("password", ["Line1\nBreak", "Tab1\tInside", "A1" + "b" * 255])
+def test_kestra_password_kestra_would_refuse_is_refused(password):
+    error = fails(raw_config(kestraPassword=password), "kestraPassword", "password policy")
+    assert password not in str(error)
+
+
+def test_kestra_password_with_every_ascii_punctuation_character_is_accepted():
+    assert parse_settings(raw_config(kestraPassword=PUNCTUATION_PASSWORD)).kestra_password == PUNCTUATION_PASSWORD
 
 
 @pytest.mark.parametrize("key, other", [("pgadminPort", "kestraPort"), ("postgresPort", "kestraPort")])

@@ -12,10 +12,13 @@ import yaml
 
 from tests.infra.boot_sandbox import BOOT_SCRIPT, TOKEN, BootRun, BootSandbox, require_tool
 from tests.infra.validators import compose_resolved, shellcheck
-from tests.infra.vm_plan import metadata, secret_data
+from tests.infra.vm_plan import listed_secrets, metadata
 
 COMPOSE = "name: kestra-stack\nservices: {}\n"
 SECRETS = {"KESTRA_PASSWORD": "Kp4ssw0rdGenerated24chrs", "TAXI_DB_PASSWORD": "Tx9dbPasswordGenerated24"}
+# A file holds any bytes: quotes, '$', '#', ':', spaces and no trailing newline.
+FILES = {"kestra-postgres-password": ("Pg'\"$x #: y\\z9Generated", 999, 0o400),
+         "kestra-config": ("kestra:\n  server: {basic-auth: {password: 'a #b'}}\n", 1000, 0o400)}
 DOCKER = "5:28.5.2-1~debian.12~bookworm"
 COMPOSE_PLUGIN = "2.40.3-1~debian.12~bookworm"
 DEVICE_CALLS = ("mkfs.ext4",)
@@ -29,7 +32,7 @@ def vm(tmp_path) -> BootSandbox:
 @pytest.fixture(scope="module")
 def rebooted(tmp_path_factory) -> tuple[BootSandbox, BootRun, BootRun]:
     """One VM booted twice: (sandbox, first boot, reboot)."""
-    sandbox = BootSandbox(tmp_path_factory.mktemp("vm"), COMPOSE, SECRETS)
+    sandbox = BootSandbox(tmp_path_factory.mktemp("vm"), COMPOSE, SECRETS, FILES)
     first = sandbox.boot()
     assert first.returncode == 0, first.output
     return sandbox, first, sandbox.boot()
@@ -43,7 +46,7 @@ def index_of(calls: list[str], prefix: str) -> int:
 
 
 def assert_no_secret_in(text: str) -> None:
-    assert_no_secret_in_values(text, SECRETS)
+    assert_no_secret_in_values(text, SECRETS | {name: content for name, (content, _, _) in FILES.items()})
 
 
 def assert_no_secret_in_values(text: str, secrets: dict[str, str]) -> None:
@@ -79,19 +82,29 @@ def test_first_boot_formats_the_blank_disk_mounts_it_before_docker_and_starts_th
     assert index_of(calls, "mount -o") < index_of(calls, f"resize2fs {device}") < index_of(calls, "mount --bind")
     assert index_of(calls, "mount --bind") < index_of(calls, "apt-get -o Acquire::Retries=5 install -y -qq --allow-downgrades")
     assert index_of(calls, "mount --bind") < index_of(calls, "systemctl start docker.service")
+    # Docker restarts the containers as it starts: their secret files must be there by then.
+    assert index_of(calls, "chown") < index_of(calls, "systemctl start docker.service")
     installed = dict(line.split("=", 1) for line in vm.state_lines("installed"))
     assert (installed["docker-ce"], installed["docker-compose-plugin"]) == (DOCKER, COMPOSE_PLUGIN)
     assert "systemctl disable --quiet docker.service docker.socket" in calls
     compose_up = calls[index_of(calls, "docker compose")]
-    assert compose_up.endswith("up --detach --remove-orphans --wait --wait-timeout 900")
+    assert compose_up.endswith("up --detach --remove-orphans --force-recreate --wait --wait-timeout 900")
     assert (vm.state / "compose-file-seen").read_text() == COMPOSE
 
 
-def test_secrets_reach_only_a_root_only_env_file_on_tmpfs_and_never_the_output(rebooted):
+def test_secrets_reach_only_a_root_only_env_file_and_owned_files_on_tmpfs_and_never_the_output(rebooted):
     vm, first, second = rebooted
     env_file = vm.path("/run/kestra-stack/secrets.env")
     assert env_file.read_text() == "".join(f"{name}={value}\n" for name, value in SECRETS.items())
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    directory = vm.path("/run/kestra-stack/secrets")
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert sorted(path.name for path in directory.iterdir()) == sorted(FILES)
+    for name, (content, owner, mode) in FILES.items():
+        path = directory / name
+        assert path.read_bytes() == content.encode()  # byte for byte, no newline added or lost
+        assert stat.S_IMODE(path.stat().st_mode) == mode
+        assert f"{owner}:{owner} {vm.path('/run/kestra-stack/staging/secrets')}/{name}" in vm.state_lines("owners")
     assert (vm.state / "compose-env-seen").read_text() == env_file.read_text()
     for run in (first, second):
         assert_no_secret_in(run.output)
@@ -132,6 +145,17 @@ def test_a_missing_data_disk_stops_the_boot_before_docker(vm):
     assert not [call for call in run.calls if call.startswith(("docker", "apt-get", "systemctl start"))]
 
 
+def test_containers_are_recreated_only_when_their_secrets_changed(tmp_path):
+    vm = BootSandbox(tmp_path, COMPOSE, SECRETS, FILES)
+    runs = [vm.boot(), vm.boot()]
+    vm.state.joinpath("secrets", "kestra-prod-secret-3").write_text("kestra: {changed: true}\n")
+    runs.append(vm.boot())
+    ups = [next(call for call in run.calls if call.startswith("docker compose")) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], runs[-1].output
+    assert ["--force-recreate" in up for up in ups] == [True, False, True]
+    assert "secrets changed" in runs[2].output
+
+
 def test_an_unreadable_secret_stops_the_boot_without_a_partial_env_file(vm):
     vm.state.joinpath("secrets", "kestra-prod-secret-1").unlink()
     run = vm.boot()
@@ -151,18 +175,25 @@ def test_a_secret_an_env_file_cannot_hold_is_named_not_printed(vm):
     assert not any(call.startswith("docker compose") for call in run.calls)
 
 
-@pytest.mark.validators
-def test_on_the_real_prod_plan_compose_gives_kestra_the_base64_taxi_password_from_the_env_file(tmp_path, prod_plan):
-    values = secret_data(prod_plan)
-    vm = BootSandbox(tmp_path, metadata(prod_plan)["kestra-compose"], values)
+def boot_the_plan(tmp_path, plan) -> tuple[BootSandbox, BootRun]:
+    listed = listed_secrets(plan)
+    vm = BootSandbox(tmp_path, metadata(plan)["kestra-compose"],
+                     {name: entry.value for name, entry in listed.items() if entry.kind == "env"},
+                     {name: (entry.value, entry.owner, entry.mode) for name, entry in listed.items()
+                      if entry.kind == "file"})
     run = vm.boot()
     assert run.returncode == 0, run.output
-    assert_no_secret_in_values(run.output, values)
+    assert_no_secret_in_values(run.output, {name: entry.value for name, entry in listed.items()})
+    return vm, run
+
+
+@pytest.mark.validators
+def test_on_the_real_prod_plan_compose_gives_kestra_the_base64_taxi_password_from_the_env_file(tmp_path, prod_plan):
+    vm, _ = boot_the_plan(tmp_path, prod_plan)
     env_file = vm.path("/run/kestra-stack/secrets.env")
     resolved = yaml.safe_load(compose_resolved(vm.state / "compose-file-seen", env_file))
     kestra_env = resolved["services"]["kestra"]["environment"]
-    taxi_password = resolved["services"]["taxi-postgres"]["environment"]["POSTGRES_PASSWORD"]
-    assert taxi_password == prod_plan.outputs["postgres_password"]
+    taxi_password = prod_plan.outputs["postgres_password"]
     assert kestra_env["SECRET_TAXI_POSTGRES_PASSWORD"] == base64.b64encode(taxi_password.encode()).decode()
 
 

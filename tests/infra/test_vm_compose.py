@@ -14,7 +14,7 @@ import yaml
 from infra.offline import load_stack_config
 from infra.services import BASE64_OF, ServiceSet, build_service_set
 from infra.settings import parse_settings
-from infra.vm.compose import NETWORK_NAME, escape, render_compose
+from infra.vm.compose import NETWORK_NAME, SECRETS_DIR, escape, render_compose
 from tests.infra.validators import compose_config, compose_resolved, compose_schema_errors
 
 VARIANTS = {
@@ -66,14 +66,20 @@ def test_rendered_compose_passes_the_compose_spec_schema(rendered):
 
 
 @pytest.mark.validators
-def test_compose_fills_every_secret_from_the_env_file_and_nothing_else(rendered):
+def test_compose_fills_only_the_env_secrets_from_the_env_file_and_mounts_the_secret_files(rendered):
     services, compose_file, env_file = rendered
     result = compose_resolved(compose_file, env_file)
     values = secret_values(services)
     assert "${" not in result
-    for value in values.values():
-        assert value in result
+    assert services.env_secrets() == ("TAXI_DB_PASSWORD_BASE64",)
+    assert [name for name, value in values.items() if value in result] == ["TAXI_DB_PASSWORD_BASE64"]
     assert not any(value in compose_file.read_text() for value in values.values())
+    resolved = yaml.safe_load(result)
+    for file in services.secret_files():
+        assert resolved["secrets"][file.name]["file"] == f"{SECRETS_DIR}/{file.name}"
+    for service in services.services:
+        mounted = {(entry["source"], entry["target"]) for entry in resolved["services"][service.name].get("secrets", [])}
+        assert mounted == {(file.name, file.path) for file in service.secret_files}, service.name
     kestra_env = yaml.safe_load(result)["services"]["kestra"]["environment"]
     assert "=" in values["TAXI_DB_PASSWORD_BASE64"]
     assert kestra_env["SECRET_TAXI_POSTGRES_PASSWORD"] == values["TAXI_DB_PASSWORD_BASE64"]
@@ -126,13 +132,14 @@ def test_only_kestras_api_port_listens_beyond_the_vms_loopback():
                          ("pgadmin", 80): "127.0.0.1"}
 
 
-def test_service_files_become_configs_owned_by_their_user():
+def test_public_files_become_configs_owned_by_their_user_and_secret_files_compose_secrets():
     compose = yaml.safe_load(render_compose(service_set()))
     pgadmin_configs = {config["target"]: config for config in compose["services"]["pgadmin"]["configs"]}
-    assert pgadmin_configs["/pgadmin4/pgpass"]["mode"] == 0o600
-    assert pgadmin_configs["/pgadmin4/pgpass"]["uid"] == "5050"
-    source = pgadmin_configs["/pgadmin4/pgpass"]["source"]
-    assert compose["configs"][source]["content"] == "taxi-postgres:5432:*:taxi:${TAXI_DB_PASSWORD}\n"
+    assert set(pgadmin_configs) == {"/pgadmin4/servers.json"}
+    assert pgadmin_configs["/pgadmin4/servers.json"]["uid"] == "5050"
+    assert {entry["target"]: entry["source"] for entry in compose["services"]["pgadmin"]["secrets"]} == {
+        "/pgadmin4/pgpass": "pgadmin-pgpass", "/run/secrets/pgadmin-password": "pgadmin-password"}
+    assert compose["secrets"]["pgadmin-pgpass"] == {"file": f"{SECRETS_DIR}/pgadmin-pgpass"}
 
 
 def test_every_volume_is_a_named_volume_the_boot_script_keeps_on_the_data_disk():

@@ -12,12 +12,13 @@ import pytest
 import yaml
 
 from infra.offline import OfflinePlan, load_stack_config, plan_stack
-from infra.services import build_service_set
+from infra.services import KESTRA_CONFIG_FILE, build_service_set
 from infra.settings import parse_settings
 from infra.vm.compose import render_compose
 from infra.vm.network import IAP_RANGE
 from infra.vm_target import BOOT_SCRIPT
-from tests.infra.vm_plan import INSTANCE, SECRET_VERSION, instance_of, metadata, secret_data
+from tests.infra.kestra_files import merged_configuration
+from tests.infra.vm_plan import INSTANCE, SECRET_VERSION, instance_of, listed_secrets, metadata, secret_data
 
 FIREWALL = "gcp:compute/firewall:Firewall"
 ACCOUNT = "gcp:serviceaccount/account:Account"
@@ -55,8 +56,12 @@ def vm_email(plan: OfflinePlan) -> str:
 
 
 def kestra_configuration(plan: OfflinePlan) -> dict:
+    """Kestra's public configuration (a compose config) merged with its secret one (Secret Manager)."""
     compose = yaml.safe_load(metadata(plan)["kestra-compose"])
-    return yaml.safe_load(compose["services"]["kestra"]["environment"]["KESTRA_CONFIGURATION"])
+    [config] = [entry["source"] for entry in compose["services"]["kestra"]["configs"]
+                if entry["target"] == KESTRA_CONFIG_FILE]
+    public = yaml.safe_load(compose["configs"][config]["content"])
+    return merged_configuration(public, yaml.safe_load(secret_data(plan)["kestra-config"]))
 
 
 def strings_in(value) -> list[str]:
@@ -147,7 +152,9 @@ def test_only_ssh_and_kestras_api_port_are_reachable_and_only_iap_gets_ssh(reque
 def test_generated_secrets_never_appear_in_metadata_or_any_plain_input(prod):
     versions = prod.of_type(SECRET_VERSION)
     values = {version.inputs["secretData"] for version in versions}
-    assert len(values) == len(versions) == 5 and all(len(value) >= 16 for value in values)
+    # Five secret files (two Postgres passwords, pgAdmin's password and pgpass, Kestra's secret
+    # configuration) and one environment value (Kestra's base64 SECRET_TAXI_POSTGRES_PASSWORD).
+    assert len(values) == len(versions) == 6 and all(len(value) >= 16 for value in values)
     assert all("secretData" in version.secret_inputs for version in versions)
     for resource in prod.resources:
         if resource.type == SECRET_VERSION:
@@ -164,7 +171,7 @@ def test_a_configured_kestra_password_stays_out_of_metadata_too():
     configured = "Configured9Password"
     plan = plan_stack("prod", config={"kestraPassword": configured})
     versions = [v.inputs["secretData"] for v in plan.of_type(SECRET_VERSION)]
-    assert configured in versions
+    assert any(configured in version for version in versions)
     assert configured not in json.dumps(instance_of(plan).inputs)
 
 
@@ -178,19 +185,21 @@ def test_each_secret_is_readable_only_by_the_vm_account(prod):
     assert not [member for member in prod.of_type(PROJECT_MEMBER) if "secretmanager" in member.inputs["role"]]
 
 
-def test_metadata_names_a_secret_for_every_compose_placeholder(prod):
-    listed = dict(line.split(" ") for line in metadata(prod)["kestra-secrets"].splitlines())
+def test_metadata_names_a_secret_for_every_compose_placeholder_and_secret_file(prod):
+    listed = listed_secrets(prod)
     placeholders = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", metadata(prod)["kestra-compose"]))
-    assert placeholders and placeholders == set(listed)
+    assert placeholders and placeholders == {name for name, entry in listed.items() if entry.kind == "env"}
+    compose = yaml.safe_load(metadata(prod)["kestra-compose"])
+    assert set(compose["secrets"]) == {name for name, entry in listed.items() if entry.kind == "file"}
     project = instance_of(prod).inputs["project"]
     secret_ids = {secret.inputs["secretId"] for secret in prod.of_type(SECRET)}
-    assert {resource.removeprefix(f"projects/{project}/secrets/") for resource in listed.values()} == secret_ids
+    assert {entry.resource.removeprefix(f"projects/{project}/secrets/") for entry in listed.values()} == secret_ids
 
 
 def test_secret_manager_holds_the_taxi_password_and_its_base64_form_and_compose_only_a_placeholder(prod):
     values = secret_data(prod)
-    assert values["TAXI_DB_PASSWORD"] == prod.outputs["postgres_password"]
-    assert values["TAXI_DB_PASSWORD_BASE64"] == base64.b64encode(values["TAXI_DB_PASSWORD"].encode()).decode()
+    assert values["taxi-postgres-password"] == prod.outputs["postgres_password"]
+    assert values["TAXI_DB_PASSWORD_BASE64"] == base64.b64encode(prod.outputs["postgres_password"].encode()).decode()
     compose = yaml.safe_load(metadata(prod)["kestra-compose"])
     kestra_env = compose["services"]["kestra"]["environment"]
     assert kestra_env["SECRET_TAXI_POSTGRES_PASSWORD"] == "${TAXI_DB_PASSWORD_BASE64}"

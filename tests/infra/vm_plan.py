@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from infra.offline import OfflinePlan, PlannedResource
 
 INSTANCE = "gcp:compute/instance:Instance"
 SECRET_VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
+
+
+@dataclass(frozen=True)
+class ListedSecret:
+    """One line of the `kestra-secrets` metadata, with the value Secret Manager holds for it."""
+
+    kind: str  # "env" or "file"
+    name: str
+    resource: str
+    value: str
+    owner: int | None = None
+    mode: int | None = None
 
 
 def instance_of(plan: OfflinePlan) -> PlannedResource:
@@ -17,9 +31,17 @@ def metadata(plan: OfflinePlan) -> dict[str, str]:
     return instance_of(plan).inputs["metadata"]
 
 
-def secret_data(plan: OfflinePlan) -> dict[str, str]:
-    """Compose placeholder name -> the value Secret Manager holds for it (via the `kestra-secrets` list)."""
+def listed_secrets(plan: OfflinePlan) -> dict[str, ListedSecret]:
     by_id = {version.name.removesuffix("-version").removeprefix("vm-"): version.inputs["secretData"]
              for version in plan.of_type(SECRET_VERSION)}
-    listed = dict(line.split(" ") for line in metadata(plan)["kestra-secrets"].splitlines())
-    return {name: by_id[resource.rsplit("/", 1)[-1]] for name, resource in listed.items()}
+    listed = {}
+    for line in metadata(plan)["kestra-secrets"].splitlines():
+        kind, name, resource, *file_mode = line.split(" ")
+        owner, mode = (int(file_mode[0]), int(file_mode[1], 8)) if kind == "file" else (None, None)
+        listed[name] = ListedSecret(kind, name, resource, by_id[resource.rsplit("/", 1)[-1]], owner, mode)
+    return listed
+
+
+def secret_data(plan: OfflinePlan) -> dict[str, str]:
+    """Env secret (compose placeholder) or secret file name -> the value Secret Manager holds for it."""
+    return {name: secret.value for name, secret in listed_secrets(plan).items()}
