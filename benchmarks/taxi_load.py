@@ -1,6 +1,9 @@
 """Taxi month load: the flows' SQL against the course's approach, on one PostgreSQL in one run.
 
     .venv/bin/python benchmarks/taxi_load.py [--yellow-fraction 1.0] [--green-rows 630918] [--repeat 1]
+    .venv/bin/python benchmarks/taxi_load.py --year [--months 12] [--rows 630918] [--parallel 2]
+
+--year: the seed's backfill of green 2019, see taxi_year.py. Otherwise:
 
 Generates a green month of real size (630,918 rows, like 2019-01) and a yellow month (7,667,792 rows
 like 2019-01, times --yellow-fraction), then loads each
@@ -20,71 +23,18 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.flows.flow_runner import FlowRun, load_flow  # noqa: E402
-from tests.flows.taxi_months import COLUMNS, month_file_name, write_month  # noqa: E402
-from tests.postgres_server import start_postgres  # noqa: E402
+from taxi_loaders import YEAR, count_rows, course_load, flow_load, fresh_database, timed
+from taxi_year import run_year
+from tests.flows.taxi_months import COLUMNS, month_file_name, write_month
+from tests.postgres_server import start_postgres
 
 GREEN_ROWS = 630_918
 YELLOW_ROWS = 7_667_792
-YEAR, MONTH = 2019, 1
-
-COURSE_TYPES = {
-    "lpep_pickup_datetime": "timestamp", "lpep_dropoff_datetime": "timestamp",
-    "tpep_pickup_datetime": "timestamp", "tpep_dropoff_datetime": "timestamp",
-    "passenger_count": "integer", "payment_type": "integer", "trip_type": "integer",
-    "VendorID": "text", "RatecodeID": "text", "store_and_fwd_flag": "text",
-    "PULocationID": "text", "DOLocationID": "text",
-}
-COURSE_ROW_ID_FIELDS = ("VendorID", "{p}pep_pickup_datetime", "{p}pep_dropoff_datetime", "PULocationID",
-                        "DOLocationID", "fare_amount", "trip_distance")
-
-
-def course_load(conninfo: dict, taxi: str, month: int, csv_path: Path) -> None:
-    """The course's 02_postgres_taxi steps, one transaction per Kestra task as there."""
-    columns = COLUMNS[taxi]
-    typed = ",\n".join(f"{c} {COURSE_TYPES.get(c, 'double precision')}" for c in columns)
-    final, staging = f"public.{taxi}_tripdata", f"public.{taxi}_tripdata_{YEAR}_{month:02d}"
-    file_name = month_file_name(taxi, YEAR, month)
-    prefix = "l" if taxi == "green" else "t"
-    row_id = " || ".join(f"COALESCE(CAST({f.format(p=prefix)} AS text), '')" for f in COURSE_ROW_ID_FIELDS)
-    column_list = ", ".join(("unique_row_id", "filename") + columns)
-    source_list = ", ".join(f"S.{c}" for c in ("unique_row_id", "filename") + columns)
-    steps = [
-        f"CREATE TABLE IF NOT EXISTS {final} (unique_row_id text, filename text, {typed})",
-        f"CREATE TABLE IF NOT EXISTS {staging} ({typed})",
-        f"TRUNCATE TABLE {staging}",
-        ("COPY", f"COPY {staging} ({', '.join(columns)}) FROM STDIN WITH (FORMAT CSV, HEADER TRUE)"),
-        f"ALTER TABLE {staging} ADD COLUMN IF NOT EXISTS unique_row_id text, ADD COLUMN IF NOT EXISTS filename text",
-        f"UPDATE {staging} SET unique_row_id = md5({row_id}), filename = '{file_name}'",
-        f"MERGE INTO {final} AS T USING {staging} AS S ON T.unique_row_id = S.unique_row_id "
-        f"WHEN NOT MATCHED THEN INSERT ({column_list}) VALUES ({source_list})",
-    ]
-    for step in steps:
-        with psycopg.connect(**conninfo) as connection:
-            if isinstance(step, tuple):
-                with connection.cursor().copy(step[1]) as copy, csv_path.open("rb") as data:
-                    while chunk := data.read(1 << 20):
-                        copy.write(chunk)
-            else:
-                connection.execute(step)
-
-
-def flow_load(conninfo: dict, taxi: str, month: int, csv_path: Path, execution_id: str, reload: bool) -> None:
-    run = FlowRun(
-        flow=load_flow("02_postgres_taxi"),
-        inputs={"taxi": taxi, "year": str(YEAR), "month": f"{month:02d}", "reload": reload},
-        execution_id=execution_id,
-        conninfo=conninfo,
-        fetch=lambda url: csv_path,
-    )
-    run.run()
+MONTH = 1
 
 
 def add_other_months(conninfo: dict, taxi: str, months: range, uuid_ids: bool) -> None:
@@ -112,24 +62,6 @@ def add_other_months(conninfo: dict, taxi: str, months: range, uuid_ids: bool) -
         connection.execute(f"VACUUM ANALYZE public.{taxi}_tripdata")
 
 
-def timed(action) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
-
-
-def fresh_database(admin: dict, name: str) -> dict:
-    with psycopg.connect(**admin, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name}")
-        connection.execute(f"CREATE DATABASE {name}")
-    return {**admin, "dbname": name}
-
-
-def count_rows(conninfo: dict, table: str) -> int:
-    with psycopg.connect(**conninfo) as connection:
-        return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-
-
 def later_month(admin: dict, rows: int, folder: Path) -> tuple:
     """Green 2019-12 into tables already holding 2019-01..11: the 12th month of a year's backfill."""
     csv_path = write_month(admin, "green", YEAR, 12, rows, folder / month_file_name("green", YEAR, 12))
@@ -154,43 +86,29 @@ def later_month(admin: dict, rows: int, folder: Path) -> tuple:
             ours_skip)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--green-rows", type=int, default=GREEN_ROWS)
-    parser.add_argument("--yellow-fraction", type=float, default=1.0)
-    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the best is reported")
-    parser.add_argument("--no-backfill-month", dest="backfill_month", action="store_false",
-                        help="skip the green 2019-12 load into tables already holding 2019-01..11")
-    args = parser.parse_args()
+def month_mode(admin: dict, args: argparse.Namespace, folder: Path) -> None:
     yellow_rows = int(YELLOW_ROWS * args.yellow_fraction)
-
-    server = start_postgres(durable=True)
-    try:
-        admin = server.conninfo()
-        results = []
-        with tempfile.TemporaryDirectory(prefix="taxi-bench-") as tmp:
-            for taxi, rows in (("green", args.green_rows), ("yellow", yellow_rows)):
-                csv_path = write_month(admin, taxi, YEAR, MONTH, rows, Path(tmp) / month_file_name(taxi, YEAR, MONTH))
-                best: list[float] = []
-                for attempt in range(args.repeat):
-                    course_db = fresh_database(admin, f"course_{taxi}")
-                    course_first = timed(lambda: course_load(course_db, taxi, MONTH, csv_path))
-                    course_again = timed(lambda: course_load(course_db, taxi, MONTH, csv_path))
-                    ours_db = fresh_database(admin, f"ours_{taxi}")
-                    ours_first = timed(lambda: flow_load(ours_db, taxi, MONTH, csv_path, f"first{attempt}", False))
-                    ours_again = timed(lambda: flow_load(ours_db, taxi, MONTH, csv_path, f"reload{attempt}", True))
-                    ours_skip = timed(lambda: flow_load(ours_db, taxi, MONTH, csv_path, f"skip{attempt}", False))
-                    if count_rows(ours_db, f"{taxi}_tripdata") != rows or count_rows(course_db, f"{taxi}_tripdata") != rows:
-                        raise SystemExit(f"{taxi}: expected {rows} rows in both final tables")
-                    times = [course_first, ours_first, course_again, ours_again, ours_skip]
-                    best = times if not best else [min(a, b) for a, b in zip(best, times)]
-                    print(f"{taxi} run {attempt + 1}: " + " ".join(f"{t:.1f}" for t in times), file=sys.stderr)
-                results.append((f"{taxi} {YEAR}-{MONTH:02d}, empty tables", rows, *best))
-                csv_path.unlink()
-                if taxi == "green" and args.backfill_month:
-                    results.append(later_month(admin, rows, Path(tmp)))
-    finally:
-        server.stop()
+    results = []
+    for taxi, rows in (("green", args.green_rows), ("yellow", yellow_rows)):
+        csv_path = write_month(admin, taxi, YEAR, MONTH, rows, folder / month_file_name(taxi, YEAR, MONTH))
+        best: list[float] = []
+        for attempt in range(args.repeat):
+            course_db = fresh_database(admin, f"course_{taxi}")
+            course_first = timed(lambda: course_load(course_db, taxi, MONTH, csv_path))
+            course_again = timed(lambda: course_load(course_db, taxi, MONTH, csv_path))
+            ours_db = fresh_database(admin, f"ours_{taxi}")
+            ours_first = timed(lambda: flow_load(ours_db, taxi, MONTH, csv_path, f"first{attempt}", False))
+            ours_again = timed(lambda: flow_load(ours_db, taxi, MONTH, csv_path, f"reload{attempt}", True))
+            ours_skip = timed(lambda: flow_load(ours_db, taxi, MONTH, csv_path, f"skip{attempt}", False))
+            if count_rows(ours_db, f"{taxi}_tripdata") != rows or count_rows(course_db, f"{taxi}_tripdata") != rows:
+                raise SystemExit(f"{taxi}: expected {rows} rows in both final tables")
+            times = [course_first, ours_first, course_again, ours_again, ours_skip]
+            best = times if not best else [min(a, b) for a, b in zip(best, times)]
+            print(f"{taxi} run {attempt + 1}: " + " ".join(f"{t:.1f}" for t in times), file=sys.stderr)
+        results.append((f"{taxi} {YEAR}-{MONTH:02d}, empty tables", rows, *best))
+        csv_path.unlink()
+        if taxi == "green" and args.backfill_month:
+            results.append(later_month(admin, rows, folder))
 
     header = ("month", "rows", "course 1st s", "ours 1st s", "speed-up", "course re-load s",
               "ours re-load s", "re-load/1st", "ours skip s")
@@ -202,6 +120,31 @@ def main() -> None:
             f"{course_first / ours_first:.1f}x", f"{course_again:.1f}", f"{ours_again:.1f}",
             f"{ours_again / ours_first:.0%}", f"{ours_skip:.2f}",
         )))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--green-rows", "--rows", type=int, default=GREEN_ROWS, help="rows of each green month")
+    parser.add_argument("--yellow-fraction", type=float, default=1.0)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the best is reported")
+    parser.add_argument("--no-backfill-month", dest="backfill_month", action="store_false",
+                        help="skip the green 2019-12 load into tables already holding 2019-01..11")
+    year = parser.add_argument_group("year mode (taxi_year.py): green 2019 as the seed's backfill loads it")
+    year.add_argument("--year", action="store_true", help="run the year mode instead of the month loads")
+    year.add_argument("--months", type=int, default=12, choices=range(1, 13), metavar="1..12",
+                      help="months of the year (default 12)")
+    year.add_argument("--parallel", type=int, default=2, help="months ours loads at a time (default 2)")
+    args = parser.parse_args()
+
+    server = start_postgres(durable=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="taxi-bench-") as tmp:
+            if args.year:
+                run_year(server.conninfo(), server.datadir, args.months, args.green_rows, args.parallel, Path(tmp))
+            else:
+                month_mode(server.conninfo(), args, Path(tmp))
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":
