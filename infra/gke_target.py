@@ -20,7 +20,6 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
-import yaml
 
 from infra.gke.access import ClusterAccess, kubeconfig
 from infra.gke.cloudsql import create_cloud_sql
@@ -34,12 +33,12 @@ from infra.gke.kestra_values import (
     NAMESPACE,
     RELEASE_NAME,
     SERVICE_ACCOUNT,
-    KestraSecrets,
     application_config,
     helm_values,
     secret_config,
 )
 from infra.gke.kubernetes import create_object
+from infra.kestra_config import SecretValues, dump
 from infra.gke.manifests import (
     PGADMIN,
     PGADMIN_PORT,
@@ -69,10 +68,6 @@ from infra.vm_target import physical_name
 # The Docker task runner's containers run in the worker's Docker-in-Docker engine, on its default network.
 DIND_NETWORK = "bridge"
 RELEASE_TIMEOUT_S = 900  # first start: image pulls and Kestra's migrations on an empty database
-
-
-def _yaml(document: dict) -> str:
-    return yaml.safe_dump(document, sort_keys=False)
 
 
 class GkeTarget(pulumi.ComponentResource):
@@ -118,13 +113,10 @@ class GkeTarget(pulumi.ComponentResource):
         in_namespace = pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[ns]))
 
         sql_ip = sql.private_ip
-        kestra_secrets = KestraSecrets(kestra_password=secrets[KESTRA_PASSWORD],
-                                       kestra_db_password=secrets[KESTRA_DB_PASSWORD],
-                                       taxi_db_password=secrets[TAXI_DB_PASSWORD])
         secret_text = pulumi.Output.secret(pulumi.Output.all(
-            sql_ip, kestra_secrets.kestra_password, kestra_secrets.kestra_db_password,
-            kestra_secrets.taxi_db_password).apply(
-            lambda values: _yaml(secret_config(settings, values[0], KestraSecrets(*values[1:])))))
+            sql_ip, secrets[KESTRA_PASSWORD], secrets[KESTRA_DB_PASSWORD], secrets[TAXI_DB_PASSWORD]).apply(
+            lambda parts: dump(secret_config(settings, parts[0], SecretValues(
+                kestra_password=parts[1], database_password=parts[2], taxi_password=parts[3])))))
         config_secret = create_object(
             f"{name}-kestra-secrets", kestra_secret(secret_text, secrets[TAXI_DB_PASSWORD_BASE64]), in_namespace)
 

@@ -37,6 +37,16 @@ TERMINATION_GRACE_S = 60
 
 
 @dataclass(frozen=True)
+class Databases:
+    """Where Kestra finds its backend and the taxi data, and the pool each Kestra process keeps: the
+    services on the shared Docker network by default; Cloud SQL's private IP on the gke target."""
+
+    kestra_url: str = f"jdbc:postgresql://{KESTRA_POSTGRES}:{POSTGRES_PORT}/{KESTRA_DATABASE}"
+    taxi_url: str = f"jdbc:postgresql://{TAXI_POSTGRES}:{POSTGRES_PORT}/{TAXI_DATABASE}"
+    pool_size: int | None = None  # datasources.postgres.maximum-pool-size; None keeps Hikari's default (10)
+
+
+@dataclass(frozen=True)
 class SecretValues:
     """The secrets Kestra's configuration carries."""
 
@@ -45,7 +55,7 @@ class SecretValues:
     taxi_password: str      # the taxi Postgres, for the JDBC plugin defaults
 
 
-def public_configuration(settings: Settings) -> dict:
+def public_configuration(settings: Settings, databases: Databases = Databases()) -> dict:
     """Everything but the secrets: Postgres repository and queue, storage, basic-auth user, shutdown
     grace, no call-outs (server and UI usage reports, tutorial flows)."""
     if settings.kestra_storage == "gcs":
@@ -67,27 +77,23 @@ def public_configuration(settings: Settings) -> dict:
     }
     if settings.enable_docker_task_runner:
         kestra["tasks"] = {"tmp-dir": {"path": f"{KESTRA_WORKING_DIR}/tmp"}}
-    return {
-        "datasources": {"postgres": {
-            "url": f"jdbc:postgresql://{KESTRA_POSTGRES}:{POSTGRES_PORT}/{KESTRA_DATABASE}",
-            "driver-class-name": "org.postgresql.Driver",
-            "username": KESTRA_DB_USER,
-        }},
-        "kestra": kestra,
-    }
+    datasource: dict = {"url": databases.kestra_url, "driver-class-name": "org.postgresql.Driver",
+                        "username": KESTRA_DB_USER}
+    if databases.pool_size is not None:
+        datasource["maximum-pool-size"] = databases.pool_size
+    return {"datasources": {"postgres": datasource}, "kestra": kestra}
 
 
-def secret_configuration(settings: Settings, values: SecretValues) -> dict:
+def secret_configuration(settings: Settings, values: SecretValues, databases: Databases = Databases()) -> dict:
     """The secret leaves, nested as in the public document, and the server-level plugin defaults that
     carry every connection so that flows stay environment-free."""
     plugin_defaults: list[dict] = [{
         "type": "io.kestra.plugin.jdbc.postgresql",
-        "values": {"url": f"jdbc:postgresql://{TAXI_POSTGRES}:{POSTGRES_PORT}/{TAXI_DATABASE}",
-                   "username": TAXI_USER, "password": values.taxi_password},
+        "values": {"url": databases.taxi_url, "username": TAXI_USER, "password": values.taxi_password},
     }]
     if settings.data_lake_enabled:
         gcp_values = {"projectId": "{{ kv('GCP_PROJECT_ID') }}"}
-        if settings.target == "docker":  # on the VM the plugins use the VM's service account
+        if settings.target == "docker":  # the VM's and GKE's plugins use the attached identity
             gcp_values["serviceAccount"] = "{{ kv('GCP_CREDS') }}"
         plugin_defaults.append({"type": "io.kestra.plugin.gcp", "values": gcp_values})
     return {

@@ -15,25 +15,19 @@ that set version 1.0.20 / appVersion v1.1.6). What its templates do with these v
 - The chart has no values schema: a misspelt key is silently ignored (tests check every key against
   tests/data/kestra-chart-1.0.20-values.txt).
 
-The datasource password, the basic-auth password and the plugin defaults (which carry the taxi
-database's password) go in the secret file; a list cannot be merged across config files, so the plugin
-defaults are there whole.
+Kestra's configuration itself is infra/kestra_config.py's, as on the other targets, with Cloud SQL's
+JDBC URLs and the pool size: the public document is `configurations.application`, the secret one (the
+passwords and the plugin defaults, whole, since a list is not merged across files) is the Secret's file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from infra.gke.settings import GkeSettings
-from infra.services import (
-    KESTRA_DATABASE,
-    KESTRA_DB_USER,
-    POSTGRES_PORT,
-    TAXI_DATABASE,
-    TAXI_POSTGRES_PASSWORD_SECRET,
-    TAXI_USER,
-)
+from infra.kestra_config import Databases, SecretValues, public_configuration, secret_configuration
+from infra.names import KESTRA_DATABASE, POSTGRES_PORT, TAXI_DATABASE
+from infra.services import TAXI_POSTGRES_PASSWORD_SECRET
 from infra.settings import Settings
 
 CHART = "kestra"
@@ -52,6 +46,8 @@ WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
 # server's certificate against a CA file the image does not have.
 JDBC_SSL = "sslmode=require"
 DIND_SOCKET = "unix:///dind/docker.sock"  # the chart mounts the sidecar's socket directory at /dind
+# (Kestra's working directories, tasks.tmp-dir under /tmp, are on the emptyDir the chart mounts at /tmp in
+# both containers, so the paths the task runner bind-mounts exist for the sidecar's engine too.)
 # The chart's dind images default to the moving tag `dind-rootless`: pinned here to the Docker release
 # current when chart 1.0.20 came out (docker-library/docker 263fbd1 tags it X.Y.Z-dind-rootless).
 DIND_IMAGE_TAG = "29.1.0-dind-rootless"
@@ -65,17 +61,24 @@ RESOURCES = {
 }
 
 
-@dataclass(frozen=True)
-class KestraSecrets:
-    """The secret values the configuration needs (plain strings, or Outputs when the program runs)."""
-
-    kestra_password: object
-    kestra_db_password: object
-    taxi_db_password: object
-
-
 def jdbc_url(host: object, database: str) -> str:
     return f"jdbc:postgresql://{host}:{POSTGRES_PORT}/{database}?{JDBC_SSL}"
+
+
+def cloud_sql_databases(settings: Settings, sql_host: str) -> Databases:
+    gke: GkeSettings = settings.gke  # type: ignore[assignment]
+    return Databases(kestra_url=jdbc_url(sql_host, KESTRA_DATABASE), taxi_url=jdbc_url(sql_host, TAXI_DATABASE),
+                     pool_size=gke.db_pool_size)
+
+
+def application_config(settings: Settings, sql_host: str) -> dict:
+    """The chart's `configurations.application`: Kestra's public configuration (infra/kestra_config.py)."""
+    return public_configuration(settings, cloud_sql_databases(settings, sql_host))
+
+
+def secret_config(settings: Settings, sql_host: str, values: SecretValues) -> dict:
+    """The file in the Secret listed in `configurations.secrets`: Kestra's secret configuration."""
+    return secret_configuration(settings, values, cloud_sql_databases(settings, sql_host))
 
 
 def image_parts(reference: str) -> tuple[str, str]:
@@ -84,44 +87,6 @@ def image_parts(reference: str) -> tuple[str, str]:
     if "/" in tag or not repository:
         raise ValueError(f"image {reference!r} has no tag")
     return repository, tag
-
-
-def application_config(settings: Settings, sql_host: str) -> dict:
-    """The non-secret half: backend, storage, basic-auth user, no call-outs."""
-    gke: GkeSettings = settings.gke  # type: ignore[assignment]
-    return {
-        "datasources": {"postgres": {
-            "url": jdbc_url(sql_host, KESTRA_DATABASE),
-            "driver-class-name": "org.postgresql.Driver",
-            "username": KESTRA_DB_USER,
-            "maximum-pool-size": gke.db_pool_size,
-        }},
-        "kestra": {
-            "server": {"basic-auth": {"username": settings.kestra_username}},
-            "repository": {"type": "postgres"},
-            "queue": {"type": "postgres"},
-            "storage": {"type": "gcs", "gcs": {"bucket": settings.bucket_name,
-                                               "project-id": settings.gcp_project}},
-            "tutorial-flows": {"enabled": False},
-            "anonymous-usage-report": {"enabled": False},
-        },
-    }
-
-
-def secret_config(settings: Settings, sql_host: str, secrets: KestraSecrets) -> dict:
-    """The secret half: passwords and the server-level plugin defaults that carry every connection."""
-    plugin_defaults: list[dict] = [
-        {"type": "io.kestra.plugin.jdbc.postgresql",
-         "values": {"url": jdbc_url(sql_host, TAXI_DATABASE), "username": TAXI_USER,
-                    "password": secrets.taxi_db_password}},
-        # No service account key: the GCP plugins use the pod's identity (Workload Identity).
-        {"type": "io.kestra.plugin.gcp", "values": {"projectId": "{{ kv('GCP_PROJECT_ID') }}"}},
-    ]
-    return {
-        "datasources": {"postgres": {"password": secrets.kestra_db_password}},
-        "kestra": {"server": {"basic-auth": {"password": secrets.kestra_password}},
-                   "plugins": {"defaults": plugin_defaults}},
-    }
 
 
 def _secret_env(name: str, key: str) -> dict:
