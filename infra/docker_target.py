@@ -97,6 +97,7 @@ class DockerTarget(pulumi.ComponentResource):
             f"{name}-{service.name}",
             name=f"{prefix}-{service.name}",
             image=image.image_id,
+            entrypoints=list(service.entrypoint) or None,
             command=list(service.command) or None,
             envs=envs,
             user=service.user,
@@ -121,7 +122,7 @@ class DockerTarget(pulumi.ComponentResource):
                 file=upload.path, content=secret_file_content(upload, args.secrets),
                 permissions=f"{upload.mode:04o}", owner=str(upload.owner),
             ) for upload in service.secret_files],
-            healthcheck=docker.ContainerHealthcheckArgs(
+            healthcheck=None if check is None else docker.ContainerHealthcheckArgs(
                 tests=list(check.test),
                 interval=go_duration(check.interval_s),
                 timeout=go_duration(check.timeout_s),
@@ -133,7 +134,11 @@ class DockerTarget(pulumi.ComponentResource):
             # stop_timeout is what `docker stop` and the daemon's own shutdown give it.
             destroy_grace_seconds=service.stop_grace_s,
             stop_timeout=service.stop_grace_s,
-            wait=True,
+            # A run-once service: created, run to its end (attach) before its dependents, then left
+            # stopped (must_run false: no diff for an exited container).
+            attach=service.run_once,
+            must_run=not service.run_once,
+            wait=not service.run_once,
             wait_timeout=WAIT_TIMEOUT_S.get(service.name, DEFAULT_WAIT_TIMEOUT_S),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )

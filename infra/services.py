@@ -54,7 +54,12 @@ TAXI_POSTGRES_PASSWORD_SECRET = "TAXI_POSTGRES_PASSWORD"
 PGADMIN_UID = 5050
 # The postgres image's user (docker-library/postgres 18/*/Dockerfile: useradd --uid=999).
 POSTGRES_UID = 999
+# The kestra image's user: kestra-io/kestra Dockerfile `groupadd kestra && useradd -m -g kestra kestra` on
+# the Ubuntu jammy base (no user before it), so 1000:1000, the ids Kestra's Helm chart runs it as
+# (charts/kestra values.yaml dind rootless `runAsUser: 1000`, `--group=1000`).
+KESTRA_UID = 1000
 ROOT_UID = 0
+KESTRA_STORAGE_OWNER = "kestra-storage-owner"
 # Kestra reads its configuration from these files (MICRONAUT_CONFIG_FILES), not from KESTRA_CONFIGURATION:
 # an environment variable would reach every Process-runner task (ProcessBuilder inherits Kestra's
 # environment, kestra-io/kestra plugin/core/runner/Process.java).
@@ -146,7 +151,7 @@ class Service:
     ports: tuple[Port, ...]
     volumes: tuple[VolumeMount, ...]
     files: tuple[File, ...]
-    healthcheck: Healthcheck
+    healthcheck: Healthcheck | None  # None only for a run-once service
     depends_on: tuple[str, ...]
     restart: str
     user: str | None = None
@@ -154,6 +159,9 @@ class Service:
     shm_size_mb: int | None = None  # /dev/shm; None keeps Docker's 64 MB
     secret_files: tuple[SecretFile, ...] = ()
     stop_grace_s: int | None = None  # None keeps Docker's 10 s
+    entrypoint: tuple[str, ...] = ()  # () keeps the image's
+    # Runs to completion before its dependents start (compose: service_completed_successfully).
+    run_once: bool = False
 
 
 @dataclass(frozen=True)
@@ -273,14 +281,42 @@ def _postgres(name: str, image: str, database: str, user: str, password_secret: 
     )
 
 
+def kestra_runs_as_root(settings: Settings) -> bool:
+    """Only for the Docker task runner: the Docker socket is root's (as in Kestra's own compose file)."""
+    return settings.enable_docker_task_runner
+
+
+def _kestra_storage_owner(settings: Settings) -> Service:
+    """Gives Kestra's storage volume to the kestra user before Kestra starts: a new named volume mounts
+    root-owned (the image has no /app/storage to copy ownership from), and a volume written while Kestra
+    ran as root holds root's files. Only what is not kestra's yet is changed."""
+    return Service(
+        name=KESTRA_STORAGE_OWNER,
+        image=settings.images.kestra,
+        entrypoint=("find", KESTRA_STORAGE_DIR, "!", "-user", str(KESTRA_UID), "-exec",
+                    "chown", "--no-dereference", f"{KESTRA_UID}:{KESTRA_UID}", "{}", "+"),
+        command=(),
+        environment=MappingProxyType({}),
+        ports=(),
+        volumes=(VolumeMount("kestra-storage", KESTRA_STORAGE_DIR),),
+        files=(),
+        healthcheck=None,
+        depends_on=(),
+        restart="no",
+        user="root",
+        run_once=True,
+    )
+
+
 def _kestra(settings: Settings, bind_address: str) -> Service:
     bind_mounts: tuple[BindMount, ...] = ()
     if settings.enable_docker_task_runner:
         bind_mounts = (BindMount(DOCKER_SOCKET, DOCKER_SOCKET),
                        BindMount(KESTRA_WORKING_DIR, KESTRA_WORKING_DIR))
-    # As in Kestra's own compose file: named volumes mount root-owned, and the Docker socket (when
-    # enabled) is root's.
-    user, uid = "root", ROOT_UID
+    if kestra_runs_as_root(settings):
+        user, uid, owner = "root", ROOT_UID, ()
+    else:  # the image's own user
+        user, uid, owner = None, KESTRA_UID, (KESTRA_STORAGE_OWNER,)
     public_config = kestra_config.dump(kestra_config.public_configuration(settings))
     return Service(
         name=KESTRA,
@@ -303,7 +339,7 @@ def _kestra(settings: Settings, bind_address: str) -> Service:
                   "exec 3<>/dev/tcp/127.0.0.1/8081 && "
                   "printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"),
             interval_s=10, timeout_s=5, retries=30, start_period_s=60),
-        depends_on=(KESTRA_POSTGRES, TAXI_POSTGRES),
+        depends_on=(KESTRA_POSTGRES, TAXI_POSTGRES, *owner),
         restart="unless-stopped",
         user=user,
         bind_mounts=bind_mounts,
@@ -345,16 +381,19 @@ def _pgadmin(settings: Settings, bind_address: str) -> Service:
 
 
 def build_service_set(settings: Settings) -> ServiceSet:
-    """The four services, their published ports on settings.bind_address."""
+    """The four services, their published ports on settings.bind_address, and the run-once step that
+    gives Kestra's storage to its user when Kestra does not run as root; dependencies first."""
     address = settings.bind_address
+    owner = () if kestra_runs_as_root(settings) else (_kestra_storage_owner(settings),)
     services = (
         _postgres(KESTRA_POSTGRES, settings.images.postgres, KESTRA_DATABASE, KESTRA_DB_USER,
                   KESTRA_DB_PASSWORD, ports=()),
         _postgres(TAXI_POSTGRES, settings.images.postgres, TAXI_DATABASE, TAXI_USER,
                   TAXI_DB_PASSWORD, ports=(Port(address, settings.ports.postgres, POSTGRES_PORT),)),
+        *owner,
         _kestra(settings, address),
         _pgadmin(settings, address),
     )
-    volumes = tuple(mount.volume for service in services for mount in service.volumes)
+    volumes = tuple(dict.fromkeys(mount.volume for service in services for mount in service.volumes))
     return ServiceSet(services=services, volumes=volumes, secrets=SECRETS)
 

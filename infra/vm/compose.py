@@ -59,11 +59,13 @@ def config_name(service: Service, path: str) -> str:
     return f"{service.name}-{re.sub(r'[^A-Za-z0-9]+', '-', path).strip('-')}"
 
 
-def _service(service: Service, secrets: tuple[str, ...]) -> dict:
+def _service(service: Service, secrets: tuple[str, ...], run_once: dict[str, bool]) -> dict:
     def esc(text: str) -> str:
         return escape(text, secrets)
 
     rendered: dict = {"image": service.image}
+    if service.entrypoint:
+        rendered["entrypoint"] = [esc(part) for part in service.entrypoint]
     if service.command:
         rendered["command"] = [esc(part) for part in service.command]
     if service.user:
@@ -97,15 +99,18 @@ def _service(service: Service, secrets: tuple[str, ...]) -> dict:
         # docker/compose pkg/compose/create.go buildContainerSecretMounts): the boot script sets them.
         rendered["secrets"] = [{"source": file.name, "target": file.path} for file in service.secret_files]
     check = service.healthcheck
-    rendered["healthcheck"] = {
-        "test": [esc(part) for part in check.test],
-        "interval": go_duration(check.interval_s), "timeout": go_duration(check.timeout_s),
-        "retries": check.retries, "start_period": go_duration(check.start_period_s),
-    }
+    if check is not None:
+        rendered["healthcheck"] = {
+            "test": [esc(part) for part in check.test],
+            "interval": go_duration(check.interval_s), "timeout": go_duration(check.timeout_s),
+            "retries": check.retries, "start_period": go_duration(check.start_period_s),
+        }
     if service.stop_grace_s is not None:
         rendered["stop_grace_period"] = go_duration(service.stop_grace_s)
     if service.depends_on:
-        rendered["depends_on"] = {name: {"condition": "service_healthy"} for name in service.depends_on}
+        rendered["depends_on"] = {
+            name: {"condition": "service_completed_successfully" if run_once[name] else "service_healthy"}
+            for name in service.depends_on}
     if service.restart:
         rendered["restart"] = service.restart
     return rendered
@@ -113,13 +118,14 @@ def _service(service: Service, secrets: tuple[str, ...]) -> dict:
 
 def compose_document(services: ServiceSet) -> dict:
     secrets = tuple(services.secrets)
+    run_once = {service.name: service.run_once for service in services.services}
     configs = {
         config_name(service, file.path): {"content": escape(file.content, secrets)}
         for service in services.services for file in service.files
     }
     document: dict = {
         "name": PROJECT_NAME,
-        "services": {service.name: _service(service, secrets) for service in services.services},
+        "services": {service.name: _service(service, secrets, run_once) for service in services.services},
         "volumes": {volume: {} for volume in services.volumes},
         "networks": {"default": {"name": NETWORK_NAME}},
     }

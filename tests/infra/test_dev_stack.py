@@ -81,7 +81,7 @@ def test_every_image_is_pinned(plan):
 def test_both_postgres_containers_get_shared_memory_for_parallel_queries(plan):
     shm = {container.name: container.inputs.get("shmSize") for container in plan.of_type(CONTAINER)}
     assert shm == {"local-kestra-postgres": POSTGRES_SHM_SIZE_MB, "local-taxi-postgres": POSTGRES_SHM_SIZE_MB,
-                   "local-kestra": None, "local-pgadmin": None}
+                   "local-kestra": None, "local-pgadmin": None, "local-kestra-storage-owner": None}
 
 
 def credentials_in(plan: OfflinePlan) -> list[tuple[str, str]]:
@@ -141,9 +141,10 @@ def test_generated_passwords_reach_the_containers_and_outputs(plan):
 def test_secret_inputs_are_marked_secret(plan):
     containers = plan.of_type(CONTAINER)
     assert {container.name for container in containers} == {
-        "local-kestra", "local-kestra-postgres", "local-taxi-postgres", "local-pgadmin"}
-    for container in containers:  # each gets a password in a file
-        assert "uploads" in container.secret_inputs, container.name
+        "local-kestra", "local-kestra-postgres", "local-taxi-postgres", "local-pgadmin", "local-kestra-storage-owner"}
+    for container in containers:  # each service gets a password in a file
+        if container.name != "local-kestra-storage-owner":
+            assert "uploads" in container.secret_inputs, container.name
     assert "envs" in plan.named("local-kestra").secret_inputs  # SECRET_TAXI_POSTGRES_PASSWORD
 
 

@@ -59,7 +59,7 @@ def test_the_go_formatter_matches_gos_own_examples():
 def docker_durations(plan: OfflinePlan) -> list[tuple[str, str]]:
     found = []
     for container in plan.of_type(CONTAINER):
-        check = container.inputs["healthcheck"]
+        check = container.inputs.get("healthcheck", {})  # none for the run-once storage-owner step
         found += [(f"{container.name} healthcheck.{key}", check[key])
                   for key in ("interval", "timeout", "startPeriod", "startInterval") if key in check]
     return found
@@ -69,7 +69,7 @@ def compose_durations(plan: OfflinePlan) -> list[tuple[str, str]]:
     compose = yaml.safe_load(metadata(plan)["kestra-compose"])
     found = []
     for name, service in compose["services"].items():
-        found += [(f"{name} healthcheck.{key}", value) for key, value in service["healthcheck"].items()
+        found += [(f"{name} healthcheck.{key}", value) for key, value in service.get("healthcheck", {}).items()
                   if key in ("interval", "timeout", "start_period", "start_interval")]
         if "stop_grace_period" in service:
             found.append((f"{name} stop_grace_period", service["stop_grace_period"]))

@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from infra.offline import OfflinePlan, plan_stack
+from infra.settings import parse_settings
 from infra.services import (
+    build_service_set,
     KESTRA_CONFIG_FILE,
     KESTRA_SECRET_CONFIG_FILE,
     PGADMIN_PASSWORD_FILE,
@@ -19,7 +21,7 @@ from infra.services import (
 from infra.vm.compose import SECRETS_DIR
 from tests.infra.boot_sandbox import BootSandbox
 from tests.infra.kestra_files import merged_configuration
-from tests.infra.raw_config import PUNCTUATION_PASSWORD
+from tests.infra.raw_config import PUNCTUATION_PASSWORD, raw_config
 from tests.infra.validators import compose_resolved
 from tests.infra.vm_plan import listed_secrets, metadata
 
@@ -96,8 +98,10 @@ def test_kestras_configuration_carries_a_punctuated_password_intact_on_docker(do
     assert config["kestra"]["server"]["basic-auth"] == {"username": "zoomcamp@example.com",
                                                         "password": PUNCTUATION_PASSWORD}
     assert uploads[KESTRA_SECRET_CONFIG_FILE]["permissions"] == "0400"
-    assert uploads[KESTRA_SECRET_CONFIG_FILE]["owner"] == "0"  # the user Kestra runs as
-    assert docker_plan.named("local-kestra").inputs.get("user") == "root"
+    # The image's own user (kestra, uid 1000) reads it: Kestra runs as that user unless the Docker
+    # task runner needs root.
+    assert uploads[KESTRA_SECRET_CONFIG_FILE]["owner"] == "1000"
+    assert docker_plan.named("local-kestra").inputs.get("user") is None
 
 
 @pytest.mark.validators
@@ -118,4 +122,34 @@ def test_kestras_configuration_carries_a_punctuated_password_intact_on_the_vm(tm
     assert host_file.startswith(SECRETS_DIR + "/")
     secret = yaml.safe_load(vm.path(host_file).read_text())  # what the container reads, as the boot wrote it
     assert secret["kestra"]["server"]["basic-auth"]["password"] == PUNCTUATION_PASSWORD
-    assert listed[mount["source"]].owner == 0 and listed[mount["source"]].mode == 0o400
+    assert listed[mount["source"]].owner == 1000 and listed[mount["source"]].mode == 0o400
+
+
+def test_kestra_runs_as_root_only_for_the_docker_task_runner_and_its_storage_is_given_to_its_user_first(
+        docker_plan):
+    owner = docker_plan.named("local-kestra-storage-owner").inputs
+    kestra = docker_plan.named("local-kestra").inputs
+    assert owner["user"] == "root" and owner["entrypoints"][:2] == ["find", "/app/storage"]
+    assert owner["entrypoints"][-4:] == ["--no-dereference", "1000:1000", "{}", "+"]
+    [storage] = [mount for mount in kestra["volumes"] if mount["containerPath"] == "/app/storage"]
+    assert storage in owner["volumes"]
+    # Run to its end before Kestra is created, then left stopped without a diff.
+    assert (owner["attach"], owner["mustRun"], owner["wait"]) == (True, False, False)
+    assert "kestra-storage-owner" in build_service_set(parse_settings(raw_config())).service("kestra").depends_on
+    root = plan_stack("dev", config={"enableDockerTaskRunner": "true"})
+    assert root.named("local-kestra").inputs["user"] == "root"
+    assert not [c for c in root.of_type(CONTAINER) if c.name == "local-kestra-storage-owner"]
+    assert uploads_of(root, "local-kestra")[KESTRA_SECRET_CONFIG_FILE]["owner"] == "0"
+
+
+@pytest.mark.validators
+def test_on_the_vm_kestra_waits_for_the_storage_owner_step_to_complete(tmp_path, vm_plan):
+    compose = yaml.safe_load(metadata(vm_plan)["kestra-compose"])
+    owner, kestra = compose["services"]["kestra-storage-owner"], compose["services"]["kestra"]
+    assert "user" not in kestra and owner["user"] == "root" and owner["restart"] == "no"
+    assert kestra["depends_on"]["kestra-storage-owner"] == {"condition": "service_completed_successfully"}
+    compose_file, env_file = tmp_path / "compose.yaml", tmp_path / "secrets.env"
+    compose_file.write_text(metadata(vm_plan)["kestra-compose"])
+    env_file.write_text("TAXI_DB_PASSWORD_BASE64=QWJjMTIz\n")
+    resolved = yaml.safe_load(compose_resolved(compose_file, env_file))["services"]
+    assert resolved["kestra-storage-owner"]["entrypoint"][:2] == ["find", "/app/storage"]

@@ -37,7 +37,8 @@ def all_text(services) -> list[str]:
     texts = []
     for service in services.services:
         texts += list(service.environment.values()) + [file.content for file in service.files]
-        texts += list(service.command) + list(service.healthcheck.test)
+        texts += list(service.command) + list(service.entrypoint)
+        texts += list(service.healthcheck.test) if service.healthcheck else []
     return texts
 
 
@@ -48,9 +49,12 @@ def dev_services():
 
 def test_four_services_with_the_shared_names_and_dependencies_first(dev_services):
     names = [service.name for service in dev_services.services]
-    assert names == ["kestra-postgres", "taxi-postgres", "kestra", "pgadmin"]
+    assert names == ["kestra-postgres", "taxi-postgres", "kestra-storage-owner", "kestra", "pgadmin"]
     for index, service in enumerate(dev_services.services):
         assert set(service.depends_on) <= set(names[:index]), service.name
+        if service.run_once:
+            assert (service.restart, service.healthcheck) == ("no", None), service.name
+            continue
         assert service.restart == "unless-stopped"
         assert service.healthcheck.test[0] in {"CMD", "CMD-SHELL"}
         assert service.healthcheck.retries > 0
@@ -89,6 +93,7 @@ def test_only_taxi_postgres_kestra_and_pgadmin_publish_ports_on_the_bind_address
                  for service in dev_services.services}
     assert published == {
         "kestra-postgres": [],
+        "kestra-storage-owner": [],
         "taxi-postgres": [("127.0.0.1", 5433, 5432)],
         "kestra": [("127.0.0.1", 8080, 8080)],
         "pgadmin": [("127.0.0.1", 8085, 80)],

@@ -254,7 +254,7 @@ def test_without_protect_data_the_disk_can_be_destroyed():
 def test_every_container_image_on_the_vm_is_pinned(prod):
     compose = yaml.safe_load(metadata(prod)["kestra-compose"])
     images = [service["image"] for service in compose["services"].values()]
-    assert len(images) == 4
+    assert len(images) == 5  # the four services and Kestra's storage-owner step
     for image in images:
         tag = image.rsplit("/", 1)[-1].partition(":")[2]
         assert tag and not tag.startswith("latest"), image
