@@ -116,11 +116,13 @@ def follow(client: KestraClient, execution: dict[str, Any], declared_tasks: int,
 
 
 def failed_task(execution: dict[str, Any]) -> str | None:
-    """The first task run that did not succeed (the one that failed the execution)."""
-    for run in execution.get("taskRunList") or []:
-        if (run.get("state") or {}).get("current") in ("FAILED", "KILLED", "WARNING"):
-            return run.get("taskId")
-    return None
+    """The first task run that did not succeed and is no flowable task's run around another such one: a
+    child's failure fails its If, Parallel, … too (FlowableUtils.resolveState), and those come first in the
+    taskRunList, but the task that failed is the child (its `parentTaskRunId` names them)."""
+    failed = [run for run in execution.get("taskRunList") or []
+              if (run.get("state") or {}).get("current") in ("FAILED", "KILLED", "WARNING")]
+    parents = {run.get("parentTaskRunId") for run in failed}
+    return next((run.get("taskId") for run in failed if run.get("id") not in parents), None)
 
 
 def error_lines(client: KestraClient, execution_id: str, task_id: str | None, level: str) -> list[str]:

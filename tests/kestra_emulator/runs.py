@@ -2,7 +2,10 @@
 
 An execution's tasks are its flow's tasks in order (nested `tasks` and `then` lists flattened). Each step
 (`tick`) moves one execution on: CREATED -> RUNNING with the first task run, then finishes the current
-task run and starts the next, until the last one ends and the execution with it. How it ends is the
+task run and starts the next, until the last one ends and the execution with it. A flowable task (one
+with nested tasks) stays RUNNING while its children run, each child naming it as `parentTaskRunId`, and
+ends with them: SUCCESS after its last child, or the failing child's state (Kestra: TaskRun.parentTaskRunId,
+FlowableUtils.resolveState, v0.20.7). How it ends is the
 flow's `Outcome` (set by a test; SUCCESS by default): a task that fails, warns, is killed or never ends
 (a timeout for the client). Each task run logs one INFO line; a failing one logs its error lines at
 ERROR (WARN for a warning), the way Kestra stores a task's logs (LogEntry, `GET /logs/{executionId}`).
@@ -11,7 +14,7 @@ ERROR (WARN for a warning), the way Kestra stores a task's logs (LogEntry, `GET 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.kestra_emulator.http_types import ApiError, ApiRequest, ApiResponse
@@ -41,24 +44,32 @@ OutcomeRule = Outcome | Callable[[dict[str, Any]], Outcome]
 class RunPlan:
     tasks: list[str]
     outcome: Outcome
+    parents: dict[str, str] = field(default_factory=dict)  # task id -> the flowable task it runs under
 
 
 def flow_task_ids(tasks: Any) -> list[str]:
-    ids: list[str] = []
+    return list(flow_task_parents(tasks))
+
+
+def flow_task_parents(tasks: Any, parent: str | None = None) -> dict[str, str | None]:
+    """task id -> the id of the flowable task it is nested in (None at the top), in the order they run."""
+    found: dict[str, str | None] = {}
     for task in tasks or []:
         if isinstance(task, dict) and task.get("id"):
-            ids.append(str(task["id"]))
-            ids.extend(flow_task_ids(task.get("tasks")) + flow_task_ids(task.get("then")))
-    return ids
+            found[str(task["id"])] = parent
+            for key in ("tasks", "then"):
+                found.update(flow_task_parents(task.get(key), str(task["id"])))
+    return found
 
 
 def plan_run(state: EmulatorState, execution: dict[str, Any], document: dict[str, Any]) -> None:
     rule = state.outcomes.get(execution["flowId"], Outcome())
     outcome = rule(execution) if callable(rule) else rule
-    tasks = flow_task_ids(document.get("tasks")) or ["(none)"]
+    parents = flow_task_parents(document.get("tasks"))
+    tasks = list(parents) or ["(none)"]
     if outcome.task is not None and outcome.task not in tasks:
         raise ValueError(f"outcome task {outcome.task!r} is not a task of flow {execution['flowId']}")
-    state.run_plans[execution["id"]] = RunPlan(tasks, outcome)
+    state.run_plans[execution["id"]] = RunPlan(tasks, outcome, {k: v for k, v in parents.items() if v})
 
 
 def _set_state(holder: dict[str, Any], current: str) -> None:
@@ -82,12 +93,27 @@ def _log(state: EmulatorState, execution: dict[str, Any], task_run: dict[str, An
     })
 
 
-def _start_task(execution: dict[str, Any], task_id: str) -> dict[str, Any]:
+def _start_task(execution: dict[str, Any], plan: RunPlan, task_id: str) -> dict[str, Any]:
     task_run = {"id": new_id(), "executionId": execution["id"], "namespace": execution["namespace"],
                 "flowId": execution["flowId"], "taskId": task_id, "state": _new_state("RUNNING"),
                 "attempts": [{"state": _new_state("RUNNING")}]}
+    parent = next((run for run in _open_runs(execution) if run["taskId"] == plan.parents.get(task_id)), None)
+    if parent is not None:
+        task_run["parentTaskRunId"] = parent["id"]
     execution.setdefault("taskRunList", []).append(task_run)
     return task_run
+
+
+def _open_runs(execution: dict[str, Any]) -> list[dict[str, Any]]:
+    """The task runs not ended yet, innermost last (the current one and the flowable tasks around it)."""
+    return [run for run in execution.get("taskRunList") or [] if run["state"]["current"] not in TERMINAL]
+
+
+def _ancestors(plan: RunPlan, task_id: str) -> set[str]:
+    found: set[str] = set()
+    while (task_id := plan.parents.get(task_id)) is not None:
+        found.add(task_id)
+    return found
 
 
 def _end_task(task_run: dict[str, Any], current: str) -> None:
@@ -102,11 +128,11 @@ def step(state: EmulatorState, execution: dict[str, Any]) -> None:
         return
     if execution["state"]["current"] == "CREATED":
         _set_state(execution, "RUNNING")
-        _start_task(execution, plan.tasks[0])
+        _start_task(execution, plan, plan.tasks[0])
         return
     task_run = execution["taskRunList"][-1]
     outcome = plan.outcome
-    position = len(execution["taskRunList"]) - 1
+    position = plan.tasks.index(task_run["taskId"])
     decisive = outcome.state != "SUCCESS" and task_run["taskId"] == (outcome.task or plan.tasks[-1])
     if decisive and outcome.state == "RUNNING":
         return
@@ -114,13 +140,22 @@ def step(state: EmulatorState, execution: dict[str, Any]) -> None:
         level = "WARN" if outcome.state == "WARNING" else "ERROR"
         for line in outcome.errors:
             _log(state, execution, task_run, level, line)
-        _end_task(task_run, outcome.state)
+        for run in _open_runs(execution):  # the failing task and the flowable tasks around it
+            _end_task(run, outcome.state)
         _set_state(execution, outcome.state)
+        return
+    following = plan.tasks[position + 1] if position + 1 < len(plan.tasks) else None
+    if following is not None and plan.parents.get(following) == task_run["taskId"]:
+        _start_task(execution, plan, following)  # a flowable task: its first child runs inside it
         return
     _log(state, execution, task_run, "INFO", f"{task_run['taskId']} done")
     _end_task(task_run, "SUCCESS")
-    if position + 1 < len(plan.tasks):
-        _start_task(execution, plan.tasks[position + 1])
+    around = _ancestors(plan, following) if following is not None else set()
+    for run in reversed(_open_runs(execution)):  # flowable tasks whose last child just ended
+        if run["taskId"] not in around:
+            _end_task(run, "SUCCESS")
+    if following is not None:
+        _start_task(execution, plan, following)
     else:
         _set_state(execution, "SUCCESS")
 

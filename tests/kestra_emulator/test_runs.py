@@ -60,7 +60,7 @@ def test_an_execution_runs_its_tasks_in_order_one_step_at_a_time(manual) -> None
     assert seen == [
         ("RUNNING", [("first", "RUNNING")]),
         ("RUNNING", [("first", "SUCCESS"), ("branch", "RUNNING")]),
-        ("RUNNING", [("first", "SUCCESS"), ("branch", "SUCCESS"), ("second", "RUNNING")]),
+        ("RUNNING", [("first", "SUCCESS"), ("branch", "RUNNING"), ("second", "RUNNING")]),
         ("SUCCESS", [("first", "SUCCESS"), ("branch", "SUCCESS"), ("second", "SUCCESS")]),
     ]
     emulator.advance_executions(3)

@@ -110,7 +110,7 @@ def test_a_failed_execution_exits_1_with_its_failed_task_and_masked_error_lines(
     assert key_material not in result.output and "kv-secret-project-4711" not in result.output
 
 
-@pytest.mark.parametrize(("state", "said"), [("WARNING", "ended WARNING (WARNING counts as a failure)"),
+@pytest.mark.parametrize(("state", "said"), [("WARNING", "ended WARNING (WARNING counts as a failure), failed task: shout"),
                                              ("KILLED", "ended KILLED, failed task: shout")])
 def test_warning_and_killed_are_failures_and_say_which(seeded, state: str, said: str) -> None:
     emulator, ops_run = seeded
