@@ -3,8 +3,9 @@ typo or a value outside a SELECT's list is one clear line before any execution i
 
 The rules are Kestra's: an input is required unless `required: false` or it has `defaults` (Input.required
 defaults to true); SELECT/ENUM values must be in `values` unless `allowCustomValue`; a STRING with a
-`validator` must match that pattern as a whole (StringInput.validate); INT, FLOAT and BOOLEAN/BOOL (0.22+)
-must parse. Other types are left to the server, which checks them again anyway.
+`validator` must match that pattern as a whole (StringInput.validate; a pattern in Java syntax Python
+cannot read is left to the server); INT, FLOAT and BOOLEAN/BOOL (0.22+) must parse. Other types are left
+to the server, which checks them again anyway.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ def _type_problem(declared: dict[str, Any], value: str) -> str | None:
         if values and value not in values and not declared.get("allowCustomValue"):
             return f"must be one of {', '.join(values)}"
     elif kind == "STRING" and declared.get("validator") is not None:
-        if not re.fullmatch(str(declared["validator"]), value):
+        try:
+            pattern = re.compile(str(declared["validator"]))
+        except re.error:  # Java syntax Python lacks (\p{Alpha}, …): the server checks it
+            return None
+        if not pattern.fullmatch(value):
             return f"must match the pattern `{declared['validator']}`"
     elif kind == "INT":
         try:

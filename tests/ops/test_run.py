@@ -183,3 +183,11 @@ def test_run_under_30_percent_faults_makes_one_execution_and_follows_it(version,
         assert [run["state"] for run in emulator.executions] == ["SUCCESS"]
         assert {r.fault for r in emulator.requests if r.fault} == {"503", "lost"}
     assert_no_spec_violations(emulator)
+
+
+def test_a_validator_python_cannot_read_is_left_to_the_server() -> None:
+    from kestra_ops.flow_inputs import check_inputs
+
+    # Java's regex syntax (StringInput uses Pattern.matches) has what Python's lacks, e.g. \p{Alpha}.
+    flow = {"namespace": "zoomcamp", "id": "f", "inputs": [{"id": "name", "type": "STRING", "validator": r"^\p{Alpha}+$"}]}
+    check_inputs(flow, {"name": "green"})
