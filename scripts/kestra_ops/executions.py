@@ -67,7 +67,8 @@ def get_execution(client: KestraClient, execution_id: str) -> dict[str, Any]:
 
 
 def count_tasks(tasks: Any) -> int:
-    """Tasks a flow declares, nested ones included (an upper bound of the task runs a plain run makes)."""
+    """Tasks a flow declares under `tasks`, `then` and `else`, nested ones included: what the bar counts to
+    while a run goes (a run makes fewer, one branch of an If, or more: loops, `finally`)."""
     total = 0
     for task in tasks or []:
         if isinstance(task, dict):
@@ -95,9 +96,9 @@ def progress(execution: dict[str, Any], declared_tasks: int) -> Progress:
     done = sum((run.get("state") or {}).get("current") in TERMINAL for run in runs)
     running = [run["taskId"] for run in runs if (run.get("state") or {}).get("current") not in TERMINAL]
     state = (execution.get("state") or {}).get("current", "?")
-    total = max(declared_tasks, len(runs))
-    # A flow's If runs one branch of two: a successful run fills the bar although it ran fewer tasks than declared.
-    return Progress(state, total if state == "SUCCESS" else done, total, running[-1] if running else None)
+    # An If runs one branch of two: a run that succeeded made all its task runs, fewer than the flow declares.
+    total = len(runs) if state == "SUCCESS" else max(declared_tasks, len(runs))
+    return Progress(state, done, total, running[-1] if running else None)
 
 
 def follow(client: KestraClient, execution: dict[str, Any], declared_tasks: int, *, timeout_s: float,

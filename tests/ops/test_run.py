@@ -191,3 +191,14 @@ def test_a_validator_python_cannot_read_is_left_to_the_server() -> None:
     # Java's regex syntax (StringInput uses Pattern.matches) has what Python's lacks, e.g. \p{Alpha}.
     flow = {"namespace": "zoomcamp", "id": "f", "inputs": [{"id": "name", "type": "STRING", "validator": r"^\p{Alpha}+$"}]}
     check_inputs(flow, {"name": "green"})
+
+
+def test_a_success_that_skipped_a_branch_counts_the_task_runs_it_made() -> None:
+    from kestra_ops.executions import progress
+
+    # An If runs one branch of two: the flow declares 4 tasks, the run made 3; the bar ends full at 3/3.
+    runs = [{"taskId": task, "state": {"current": "SUCCESS"}} for task in ("check", "branch", "then_task")]
+    done = progress({"state": {"current": "SUCCESS"}, "taskRunList": runs}, declared_tasks=4)
+    assert (done.done, done.total, done.text) == (3, 3, "SUCCESS: 3/3 task runs done")
+    running = progress({"state": {"current": "RUNNING"}, "taskRunList": runs[:1]}, declared_tasks=4)
+    assert running.text == "RUNNING: 1/4 task runs done"
