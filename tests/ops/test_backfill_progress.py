@@ -143,3 +143,16 @@ def test_a_window_ending_on_a_schedule_date_counts_that_date(project_flows: Path
         emulator.advance_executions(20)
         status = run_ops("--outputs", outputs, "status", project_flows)
     assert "2/3 done: 2 SUCCESS, 1 to go" in status.stdout
+
+
+def test_wait_does_not_follow_a_backfill_blocked_by_another_on_its_trigger(project_flows: Path, outputs_for,
+                                                                           run_ops) -> None:
+    from tests.ops.conftest import BACKFILL
+
+    with KestraEmulator(backfill_mode="manual") as emulator:
+        assert run_ops("--outputs", outputs_for(emulator), "seed", project_flows).exit_code == 0  # plays no date
+        later = {**BACKFILL, "start": "2020-01-01T00:00:00Z", "end": "2020-04-01T00:00:00Z"}
+        result = run_ops("--outputs", outputs_for(emulator, kestra_backfills=[later]), "seed-backfills", "--wait",
+                         "--wait-timeout", "1", *FAST_POLL)
+    assert result.exit_code == 0, result.output
+    assert "already blocked (another backfill" in result.stdout and "to go" not in result.stdout
