@@ -4,7 +4,7 @@ The network and the cluster (infra/gke/network.py, cluster.py), Cloud SQL on a p
 (cloudsql.py), Kestra's internal storage on the data lake's bucket through Workload Identity (the
 chart's Kubernetes service account acts as the data lake's Google service account: no key anywhere),
 the Helm release with its ConfigMap config and the Secret beside it (kestra_values.py, manifests.py),
-and pgAdmin. Kestra's storage reuses the data lake's bucket, as the VM's kestraStorage gcs does: the
+and pgAdmin (pgadmin.py). Kestra's storage reuses the data lake's bucket, as the VM's kestraStorage gcs does: the
 identity already has objectAdmin on it, and no second bucket needs protecting; Kestra's files live
 under its own prefixes (main/<namespace>/…), apart from the data lake's objects.
 
@@ -39,27 +39,15 @@ from infra.gke.kestra_values import (
 )
 from infra.gke.kubernetes import create_object
 from infra.kestra_config import SecretValues, dump
-from infra.gke.manifests import (
-    PGADMIN,
-    PGADMIN_PORT,
-    kestra_secret,
-    namespace,
-    pgadmin_deployment,
-    pgadmin_secret,
-    pgadmin_service,
-)
+from infra.gke.manifests import kestra_secret, namespace
 from infra.gke.network import create_network
+from infra.gke.pgadmin import PGADMIN, PGADMIN_PORT, create_pgadmin
 from infra.services import (
     KESTRA_DB_PASSWORD,
     KESTRA_PASSWORD,
-    PGADMIN_PASSWORD,
     POSTGRES_PORT,
-    TAXI_DATABASE,
     TAXI_DB_PASSWORD,
     TAXI_DB_PASSWORD_BASE64,
-    TAXI_USER,
-    pgadmin_servers_json,
-    pgpass_line,
 )
 from infra.settings import Settings
 from infra.targets import Endpoints, TargetArgs
@@ -130,14 +118,7 @@ class GkeTarget(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(
                 depends_on=[config_secret, *sql.users])))
 
-        servers = sql_ip.apply(lambda ip: pgadmin_servers_json(host=ip, sslmode="require"))
-        pgpass = pulumi.Output.all(sql_ip, secrets[TAXI_DB_PASSWORD]).apply(
-            lambda parts: pgpass_line(parts[0], POSTGRES_PORT, TAXI_DATABASE, TAXI_USER, parts[1]))
-        pgadmin_files = create_object(f"{name}-pgadmin-secret",
-                                      pgadmin_secret(secrets[PGADMIN_PASSWORD], servers, pgpass), in_namespace)
-        create_object(f"{name}-pgadmin", pgadmin_deployment(settings.images.pgadmin, settings.pgadmin_email),
-                      pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[pgadmin_files])))
-        create_object(f"{name}-pgadmin-service", pgadmin_service(), in_namespace)
+        create_pgadmin(name, settings, sql_ip, secrets, in_namespace)
 
         access = ClusterAccess(
             cluster=cluster_name, location=gke.location, project=project, namespace=NAMESPACE,

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from infra.nat import create_nat
+
 NODE_RANGE = "10.60.0.0/20"
 PODS_RANGE_NAME = "pods"
 PODS_RANGE = "10.64.0.0/14"
@@ -42,18 +44,7 @@ def create_network(name: str, physical_name: str, project: str, region: str,
                                                        ip_cidr_range=SERVICES_RANGE),
         ],
         opts=opts)
-    router = gcp.compute.Router(
-        f"{name}-router", name=physical_name, project=project, region=region, network=network.id,
-        opts=opts)
-    # Every range of the subnet: nodes and pods both pull images and plugins from the internet.
-    nat = gcp.compute.RouterNat(
-        f"{name}-nat", name=physical_name, project=project, router=router.name, region=region,
-        nat_ip_allocate_option="AUTO_ONLY",
-        source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
-        subnetworks=[gcp.compute.RouterNatSubnetworkArgs(
-            name=subnet.id, source_ip_ranges_to_nats=["ALL_IP_RANGES"])],
-        log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
-        opts=opts)
+    nat = create_nat(name, physical_name, region, network, subnet, opts)
     sql_range = gcp.compute.GlobalAddress(
         f"{name}-sql-range", name=f"{physical_name}-sql", project=project, network=network.id,
         purpose="VPC_PEERING", address_type="INTERNAL", prefix_length=SQL_PEERING_PREFIX,

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from infra.nat import create_nat
+
 # Google's IAP TCP-forwarding range: `gcloud compute ssh --tunnel-through-iap` and
 # `gcloud compute start-iap-tunnel` connect from here, after IAP has checked the caller's IAM.
 IAP_RANGE = "35.235.240.0/20"
@@ -40,16 +42,7 @@ def create_network(name: str, physical_name: str, region: str, ingress: Ingress,
     subnet = gcp.compute.Subnetwork(
         f"{name}-subnet", name=physical_name, region=region, network=network.id,
         ip_cidr_range=SUBNET_RANGE, private_ip_google_access=True, opts=opts)
-    router = gcp.compute.Router(
-        f"{name}-router", name=physical_name, region=region, network=network.id, opts=opts)
-    nat = gcp.compute.RouterNat(
-        f"{name}-nat", name=physical_name, router=router.name, region=region,
-        nat_ip_allocate_option="AUTO_ONLY",
-        source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
-        subnetworks=[gcp.compute.RouterNatSubnetworkArgs(
-            name=subnet.id, source_ip_ranges_to_nats=["ALL_IP_RANGES"])],
-        log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
-        opts=opts)
+    nat = create_nat(name, physical_name, region, network, subnet, opts)
     gcp.compute.Firewall(
         f"{name}-allow-iap", name=f"{physical_name}-allow-iap", network=network.id,
         direction="INGRESS", source_ranges=[IAP_RANGE],

@@ -5,6 +5,7 @@ program under mocks."""
 from __future__ import annotations
 
 import copy
+import json
 
 import kubernetes_validate
 import pytest
@@ -46,3 +47,22 @@ def test_strict_validation_catches_unknown_and_mistyped_fields(gke_plan, path, v
     target[path[-1]] = value
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, KUBERNETES_VERSIONS[0], strict=True)
+
+
+def test_pgadmin_reads_its_password_and_server_list_from_files_pointing_at_cloud_sql(gke_plan):
+    deployment = gke_plan.named("gke-pgadmin").inputs
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert "PGADMIN_DEFAULT_PASSWORD" not in env
+    mounts = {m["mountPath"]: m["subPath"] for m in container["volumeMounts"] if "subPath" in m}
+    assert mounts == {env["PGADMIN_DEFAULT_PASSWORD_FILE"]: "password", env["PGADMIN_SERVER_JSON_FILE"]: "servers.json",
+                      env["PGPASS_FILE"]: "pgpass"}
+    secret = gke_plan.named("gke-pgadmin-secret")
+    assert "stringData" in secret.secret_inputs
+    files = secret.inputs["stringData"]
+    assert files["password"] == gke_plan.outputs["pgadmin_password"]
+    server = json.loads(files["servers.json"])["Servers"]["1"]
+    assert (server["Host"], server["ConnectionParameters"]["sslmode"]) == ("10.70.0.3", "require")
+    host, port, database, user, password = files["pgpass"].rstrip("\n").split(":")
+    assert (host, port, database, user) == ("10.70.0.3", "5432", "*", "taxi")
+    assert password == gke_plan.outputs["postgres_password"]

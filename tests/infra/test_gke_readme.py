@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
-from infra.offline import REPO_ROOT
+from tests.infra.readme_sections import readme_section
 
 
 def gke_section() -> str:
-    text = (REPO_ROOT / "README.md").read_text()
-    match = re.search(r"<!-- BEGIN gke -->(.*?)<!-- END gke -->", text, re.S)
-    assert match, "README has no gke section"
-    return match.group(1)
+    return readme_section("gke")
 
 
 def test_readme_lists_every_output_only_the_gke_target_has(gke_plan, dev_gcp_plan):

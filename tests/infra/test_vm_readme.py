@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
-from infra.offline import REPO_ROOT
+from tests.infra.readme_sections import readme_section
 
 
 def vm_section() -> str:
-    text = (REPO_ROOT / "README.md").read_text()
-    match = re.search(r"<!-- BEGIN vm -->(.*?)<!-- END vm -->", text, re.S)
-    assert match, "README has no vm section"
-    return match.group(1)
+    return readme_section("vm")
 
 
 def test_readme_lists_every_output_only_the_vm_target_has(prod_plan, dev_gcp_plan):
