@@ -151,10 +151,12 @@ def _fake_service_account_key(email: str) -> str:
     return base64.b64encode(json.dumps(document).encode()).decode()
 
 
-def _computed_outputs(type_: str, name: str, inputs: dict, emails: dict[str, str]) -> dict:
+def _computed_outputs(type_: str, name: str, inputs: dict, emails: dict[str, str],
+                      generation: int = 0) -> dict:
     """What the engine would compute for a resource, as far as its dependants read it."""
     if type_ == "random:index/randomPassword:RandomPassword":
-        return {"result": _fake_password(name, int(inputs.get("length", 16)))}
+        seed = name if generation == 0 else f"{name}#{generation}"
+        return {"result": _fake_password(seed, int(inputs.get("length", 16)))}
     if type_ == "gcp:serviceaccount/account:Account":
         email = f"{inputs['accountId']}@{inputs.get('project', 'project')}.iam.gserviceaccount.com"
         resource_id = f"projects/{inputs.get('project', 'project')}/serviceAccounts/{email}"
@@ -203,7 +205,7 @@ def _provider_name(reference: str) -> str | None:
 
 
 def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
-          provider_config: Mapping[str, str] | None) -> OfflinePlan:
+          provider_config: Mapping[str, str] | None, generation: int) -> OfflinePlan:
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime.settings import get_root_resource
@@ -218,7 +220,7 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
     class RecordingMocks(pulumi_mocks.Mocks):
         def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
             state = dict(args.inputs)
-            state.update(_computed_outputs(args.typ, args.name, args.inputs, emails))
+            state.update(_computed_outputs(args.typ, args.name, args.inputs, emails, generation))
             return f"{args.name}-id", state
 
         def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, None]:
@@ -282,7 +284,10 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
 
 
 def plan_stack(stack: str, project_dir: Path = REPO_ROOT, config: Mapping[str, str] | None = None,
-               provider_config: Mapping[str, str] | None = None) -> OfflinePlan:
+               provider_config: Mapping[str, str] | None = None, generation: int = 0) -> OfflinePlan:
     """Plan `stack` offline; `config` overrides project keys (without prefix), `provider_config` provider
-    keys (`docker:host`). Invalid config raises ConfigError before any resource is registered."""
-    return contextvars.Context().run(_plan, stack, Path(project_dir), config, provider_config)
+    keys (`docker:host`). Invalid config raises ConfigError before any resource is registered.
+
+    `generation` > 0 stands for a later creation of the stack (e.g. `up` after `destroy`): every
+    generated password then differs from generation 0's, as new RandomPasswords would."""
+    return contextvars.Context().run(_plan, stack, Path(project_dir), config, provider_config, generation)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from infra import kestra_config
+from infra.credential_sync import StartupStep, pgadmin_step, postgres_step
 from infra.kestra_config import SecretValues
 from infra.names import (  # noqa: F401  (re-exported: the service set's vocabulary)
     KESTRA,
@@ -164,6 +165,10 @@ class Service:
     run_once: bool = False
 
 
+def _step_file(step: StartupStep, owner: int | None = None) -> File:
+    return File(step.script_path, step.script, 0o755, owner=owner)
+
+
 @dataclass(frozen=True)
 class ServiceSet:
     services: tuple[Service, ...]
@@ -254,10 +259,13 @@ def _taxi_pgpass(values: Mapping[str, str]) -> str:
 
 def _postgres(name: str, image: str, database: str, user: str, password_secret: str,
               ports: tuple[Port, ...]) -> Service:
+    # A kept data directory takes the current password at every start (infra/credential_sync).
+    step = postgres_step()
     return Service(
         name=name,
         image=image,
-        command=(),
+        entrypoint=step.entrypoint,
+        command=step.command,
         environment=MappingProxyType({
             "POSTGRES_DB": database,
             "POSTGRES_USER": user,
@@ -267,7 +275,7 @@ def _postgres(name: str, image: str, database: str, user: str, password_secret: 
         ports=ports,
         # Postgres 18+ images keep data under /var/lib/postgresql (a mount at .../data is refused).
         volumes=(VolumeMount(f"{name}-data", "/var/lib/postgresql"),),
-        files=(),
+        files=(_step_file(step),),
         secret_files=(SecretFile(f"{name}-password", POSTGRES_PASSWORD_FILE, (password_secret,),
                                  _raw(password_secret), owner=POSTGRES_UID),),
         healthcheck=Healthcheck(test=("CMD", "pg_isready", "-h", "127.0.0.1", "-U", user, "-d", database),
@@ -348,10 +356,13 @@ def _kestra(settings: Settings, bind_address: str) -> Service:
 
 
 def _pgadmin(settings: Settings, bind_address: str) -> Service:
+    # A kept pgadmin4.db takes the current login, password and pass file at every start.
+    step = pgadmin_step()
     return Service(
         name=PGADMIN,
         image=settings.images.pgadmin,
-        command=(),
+        entrypoint=step.entrypoint,
+        command=step.command,
         environment=MappingProxyType({
             "PGADMIN_DEFAULT_EMAIL": settings.pgadmin_email,
             # The entrypoint reads it (pgadmin4 pkg/docker/entrypoint.sh file_env) at start-up.
@@ -365,7 +376,8 @@ def _pgadmin(settings: Settings, bind_address: str) -> Service:
         ports=(Port(bind_address, settings.ports.pgadmin, PGADMIN_CONTAINER_PORT),),
         # The image's /var/lib/pgadmin belongs to uid 5050; a named volume inherits that owner.
         volumes=(VolumeMount("pgadmin-data", "/var/lib/pgadmin"),),
-        files=(File(PGADMIN_SERVERS_FILE, pgadmin_servers_json(), 0o644, owner=PGADMIN_UID),),
+        files=(File(PGADMIN_SERVERS_FILE, pgadmin_servers_json(), 0o644, owner=PGADMIN_UID),
+               _step_file(step, owner=PGADMIN_UID)),
         secret_files=(
             SecretFile("pgadmin-password", PGADMIN_PASSWORD_FILE, (PGADMIN_PASSWORD,), _raw(PGADMIN_PASSWORD),
                        owner=PGADMIN_UID),

@@ -136,8 +136,9 @@ def test_only_kestras_api_port_listens_beyond_the_vms_loopback():
 def test_public_files_become_configs_owned_by_their_user_and_secret_files_compose_secrets():
     compose = yaml.safe_load(render_compose(service_set()))
     pgadmin_configs = {config["target"]: config for config in compose["services"]["pgadmin"]["configs"]}
-    assert set(pgadmin_configs) == {"/pgadmin4/servers.json"}
-    assert pgadmin_configs["/pgadmin4/servers.json"]["uid"] == "5050"
+    # servers.json and the start-up step (infra/credential_sync), both read by pgAdmin's uid.
+    assert set(pgadmin_configs) == {"/pgadmin4/servers.json", "/pgadmin4/kestra_stack_credentials.py"}
+    assert {config["uid"] for config in pgadmin_configs.values()} == {"5050"}
     assert {entry["target"]: entry["source"] for entry in compose["services"]["pgadmin"]["secrets"]} == {
         "/pgadmin4/pgpass": "pgadmin-pgpass", "/run/secrets/pgadmin-password": "pgadmin-password"}
     assert compose["secrets"]["pgadmin-pgpass"] == {"file": f"{SECRETS_DIR}/pgadmin-pgpass"}
