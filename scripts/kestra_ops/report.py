@@ -17,7 +17,10 @@ class Redactor:
         self._secrets: set[str] = set()
 
     def add(self, *values: str | None) -> None:
-        self._secrets.update(v for v in values if v and len(v) >= MIN_REDACTED)
+        for value in values:
+            if value and len(value) >= MIN_REDACTED:
+                # also as a --json document writes it: `"`, `\` and non-ASCII escaped
+                self._secrets.update((value, json.dumps(value)[1:-1]))
 
     def __call__(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):

@@ -67,3 +67,13 @@ def test_follow_draws_a_bar_on_a_terminal_and_no_lines() -> None:
 def test_follow_prints_each_change_once_as_a_line_elsewhere_and_nothing_with_json() -> None:
     assert _follow(io.StringIO()) == "RUNNING: 0/2, at a\nRUNNING: 1/2, at ***\n"
     assert _follow(io.StringIO(), json_mode=True) == ""
+
+
+def test_a_json_document_masks_a_secret_that_json_escapes() -> None:
+    # json.dumps writes `"`, `\` and non-ASCII escaped: the raw secret is not in the text any more.
+    redact = Redactor()
+    secret = 'Pa"ss\\wörd-42'
+    redact.add(secret)
+    out = io.StringIO()
+    Reporter(True, redact, out=out, err=io.StringIO()).document({"message": f"login with {secret} refused"})
+    assert json.loads(out.getvalue()) == {"message": "login with *** refused"}
