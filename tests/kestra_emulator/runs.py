@@ -47,10 +47,6 @@ class RunPlan:
     parents: dict[str, str] = field(default_factory=dict)  # task id -> the flowable task it runs under
 
 
-def flow_task_ids(tasks: Any) -> list[str]:
-    return list(flow_task_parents(tasks))
-
-
 def flow_task_parents(tasks: Any, parent: str | None = None) -> dict[str, str | None]:
     """task id -> the id of the flowable task it is nested in (None at the top), in the order they run."""
     found: dict[str, str | None] = {}
