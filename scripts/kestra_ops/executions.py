@@ -24,8 +24,9 @@ RUN_LABEL = "ops-run"
 # State.Type.isTerminated() in Kestra (0.20.7 and 1.x).
 TERMINAL = frozenset({"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"})
 ERROR_LINES = 10
-# Kestra writes a created execution to its repository asynchronously (queue -> executor): a search right
-# after a lost answer can miss it, so "not created" is concluded only after looking for this long.
+# A create that answered is searchable at once (the JDBC queue indexes the execution in the emit's own
+# transaction: JdbcQueue.emit -> JdbcQueueIndexer, v0.20.7), but an answer lost to a client timeout can leave
+# the create still running on the server: "not created" is concluded only after looking for this long.
 SETTLE_S = 5.0
 
 
