@@ -67,11 +67,14 @@ def create_cloud_sql(name: str, physical_name: str, project: str, region: str, t
     child = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=protect_data))
     # ABANDON (pulumi-gcp sql/user.py, sql/database.py): the API cannot drop a PostgreSQL user that owns
     # objects (Kestra's tables), nor a database Kestra is still connected to; both go with the instance.
+    # With protectData the users stay in the stack with the instance: after `destroy --exclude-protected`
+    # and a new `up`, new generated passwords update them (users.update), so the kept data and the new
+    # Secrets agree — the kept-data-credentials rule of the other targets, done by Cloud SQL's API.
     users = []
     for database, user, secret in ((KESTRA_DATABASE, KESTRA_DB_USER, KESTRA_DB_PASSWORD),
                                    (TAXI_DATABASE, TAXI_USER, TAXI_DB_PASSWORD)):
         gcp.sql.Database(f"{name}-db-{database.replace('_', '-')}", name=database, project=project,
                          instance=instance.name, deletion_policy="ABANDON", opts=child)
         users.append(gcp.sql.User(f"{name}-user-{user}", name=user, project=project, instance=instance.name,
-                                  password=passwords[secret], deletion_policy="ABANDON", opts=opts))
+                                  password=passwords[secret], deletion_policy="ABANDON", opts=child))
     return CloudSql(instance=instance, private_ip=instance.private_ip_address, users=tuple(users))

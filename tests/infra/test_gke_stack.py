@@ -116,6 +116,7 @@ def test_cloud_sql_is_private_encrypted_backed_up_and_protected(gke_plan):
 def test_disposable_stack_lets_cloud_sql_go(disposable_plan):
     (instance,) = disposable_plan.of_type(SQL)
     assert instance.protect is False and instance.inputs["deletionProtection"] is False
+    assert not any(user.protect for user in disposable_plan.of_type("gcp:sql/user:User"))
     assert instance.inputs["settings"]["deletionProtectionEnabled"] is False
 
 
@@ -124,6 +125,7 @@ def test_databases_and_users_for_kestra_and_the_taxi_data(gke_plan):
     users = {u.inputs["name"]: u for u in gke_plan.of_type("gcp:sql/user:User")}
     assert set(users) == {"kestra", "taxi"}
     assert all("password" in u.secret_inputs and u.inputs["deletionPolicy"] == "ABANDON" for u in users.values())
+    assert all(u.protect for u in users.values())  # kept with the instance; a new up updates their passwords
     assert users["kestra"].inputs["password"] != users["taxi"].inputs["password"]
 
 
