@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infra.offline import REPO_ROOT
 from tests.infra.readme_sections import readme_section
 
 
@@ -25,3 +26,12 @@ def test_readme_shows_the_commands_the_outputs_give(gke_plan):
                     "servicenetworking.googleapis.com", "gke-gcloud-auth-plugin", "1.0.20", "v1.1.6",
                     "kestra-io/kestra#14196"):
         assert command in section, command
+
+
+def test_readme_names_every_flow_autopilot_cannot_run():
+    """The flows whose tasks run on Kestra's Docker task runner, which Autopilot cannot host (no dind)."""
+    needing_docker = sorted(path.stem for path in (REPO_ROOT / "flows" / "zoomcamp").glob("*.yaml")
+                            if "io.kestra.plugin.scripts.runner.docker.Docker" in path.read_text())
+    assert needing_docker
+    autopilot = gke_section().split("**The Docker task runner**", 1)[1].split("\n\n", 1)[0]
+    assert [flow for flow in needing_docker if f"`{flow}`" not in autopilot] == []
