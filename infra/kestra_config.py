@@ -6,9 +6,11 @@ lists `/app/confs/…` and `/app/secrets/…` files the same way). Micronaut mer
 `kestra.server.basic-auth.username` (public) and `.password` (secret) meet again; a list is not merged
 across files, so the plugin defaults list, which carries the taxi password, is wholly secret.
 
-Every target dumps these dicts with a YAML dumper: values are never pasted into YAML text. The docker and
-VM targets write them to files; the GKE target can hand `public` to the chart's
-`configurations.application` and `secret` to a Secret listed in `configurations.secrets`.
+Every target dumps these dicts (`dump`): values are never pasted into YAML text, so a password holding
+YAML syntax stays text. The docker and VM targets write them to files (infra/services.py); the gke target
+hands `public_configuration` to the chart's `configurations.application` and `secret_configuration` to a
+Secret listed in `configurations.secrets`. One value no target can carry: `${` (Micronaut resolves
+`${…}` in any configuration value as a placeholder), which the settings refuse in kestraPassword.
 """
 
 from __future__ import annotations

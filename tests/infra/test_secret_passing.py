@@ -19,11 +19,10 @@ from infra.services import (
     POSTGRES_PASSWORD_FILE,
 )
 from infra.vm.compose import SECRETS_DIR
-from tests.infra.boot_sandbox import BootSandbox
 from tests.infra.kestra_files import merged_configuration
 from tests.infra.raw_config import PUNCTUATION_PASSWORD, raw_config
 from tests.infra.validators import compose_resolved
-from tests.infra.vm_plan import listed_secrets, metadata
+from tests.infra.vm_plan import listed_secrets, metadata, plan_sandbox
 
 CONTAINER = "docker:index/container:Container"
 PASSWORD_OUTPUTS = ("kestra_password", "pgadmin_password", "postgres_password")
@@ -107,10 +106,7 @@ def test_kestras_configuration_carries_a_punctuated_password_intact_on_docker(do
 @pytest.mark.validators
 def test_kestras_configuration_carries_a_punctuated_password_intact_on_the_vm(tmp_path, vm_plan):
     listed = listed_secrets(vm_plan)
-    vm = BootSandbox(tmp_path, metadata(vm_plan)["kestra-compose"],
-                     {name: entry.value for name, entry in listed.items() if entry.kind == "env"},
-                     {name: (entry.value, entry.owner, entry.mode) for name, entry in listed.items()
-                      if entry.kind == "file"})
+    vm = plan_sandbox(tmp_path, vm_plan)
     run = vm.boot()
     assert run.returncode == 0, run.output
     assert PUNCTUATION_PASSWORD not in run.output

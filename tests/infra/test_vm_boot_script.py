@@ -12,7 +12,7 @@ import yaml
 
 from tests.infra.boot_sandbox import BOOT_SCRIPT, TOKEN, BootRun, BootSandbox, require_tool
 from tests.infra.validators import compose_resolved, shellcheck
-from tests.infra.vm_plan import listed_secrets, metadata
+from tests.infra.vm_plan import plan_sandbox, secret_data
 
 COMPOSE = "name: kestra-stack\nservices: {}\n"
 SECRETS = {"KESTRA_PASSWORD": "Kp4ssw0rdGenerated24chrs", "TAXI_DB_PASSWORD": "Tx9dbPasswordGenerated24"}
@@ -176,14 +176,10 @@ def test_a_secret_an_env_file_cannot_hold_is_named_not_printed(vm):
 
 
 def boot_the_plan(tmp_path, plan) -> tuple[BootSandbox, BootRun]:
-    listed = listed_secrets(plan)
-    vm = BootSandbox(tmp_path, metadata(plan)["kestra-compose"],
-                     {name: entry.value for name, entry in listed.items() if entry.kind == "env"},
-                     {name: (entry.value, entry.owner, entry.mode) for name, entry in listed.items()
-                      if entry.kind == "file"})
+    vm = plan_sandbox(tmp_path, plan)
     run = vm.boot()
     assert run.returncode == 0, run.output
-    assert_no_secret_in_values(run.output, {name: entry.value for name, entry in listed.items()})
+    assert_no_secret_in_values(run.output, secret_data(plan))
     return vm, run
 
 

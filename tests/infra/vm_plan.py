@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from infra.offline import OfflinePlan, PlannedResource
+from tests.infra.boot_sandbox import BootSandbox
 
 INSTANCE = "gcp:compute/instance:Instance"
 SECRET_VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
@@ -45,3 +47,12 @@ def listed_secrets(plan: OfflinePlan) -> dict[str, ListedSecret]:
 def secret_data(plan: OfflinePlan) -> dict[str, str]:
     """Env secret (compose placeholder) or secret file name -> the value Secret Manager holds for it."""
     return {name: secret.value for name, secret in listed_secrets(plan).items()}
+
+
+def plan_sandbox(base: Path, plan: OfflinePlan) -> BootSandbox:
+    """A boot sandbox whose metadata and Secret Manager hold what the plan gives the VM."""
+    listed = listed_secrets(plan)
+    return BootSandbox(base, metadata(plan)["kestra-compose"],
+                       {name: entry.value for name, entry in listed.items() if entry.kind == "env"},
+                       {name: (entry.value, entry.owner, entry.mode) for name, entry in listed.items()
+                        if entry.kind == "file"})
