@@ -25,8 +25,8 @@ import yaml
 from infra.credential_sync import pgadmin_step
 from infra.offline import OfflinePlan, plan_stack
 from infra.services import KESTRA_POSTGRES, TAXI_POSTGRES
-from tests.conftest import running_in_ci
-from tests.infra.validators import compose_resolved
+from tests.conftest import PROJECT_ROOT, running_in_ci
+from tests.infra.validators import compose_resolved, shellcheck
 from tests.infra.vm_plan import listed_secrets, metadata
 from tests.postgres_server import (
     SERVER_USER_AS_ROOT,
@@ -370,3 +370,11 @@ def test_pgadmin_is_handed_its_step_on_both_targets(cycle):
     step = pgadmin_step()
     assert pgadmin.entrypoint == list(step.entrypoint) and pgadmin.command == list(step.command)
     assert pgadmin.files[step.script_path] == step.script
+
+
+@pytest.mark.validators
+@pytest.mark.parametrize("script", [PROJECT_ROOT / "infra" / "credential_sync" / "postgres.sh", STAND_IN],
+                         ids=["step", "stand-in"])
+def test_the_postgres_step_and_its_stand_in_pass_shellcheck(script):
+    result = shellcheck(script)
+    assert result.ok, result.output
