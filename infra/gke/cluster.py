@@ -117,7 +117,13 @@ def create_cluster(name: str, physical_name: str, project: str, gke: GkeSettings
                     enable_secure_boot=True, enable_integrity_monitoring=True),
                 workload_metadata_config=gcp.container.ClusterNodeConfigWorkloadMetadataConfigArgs(
                     mode=WORKLOAD_METADATA)),
-            **common, opts=cluster_opts)
+            **common, opts=pulumi.ResourceOptions.merge(cluster_opts, pulumi.ResourceOptions(
+                # The provider reads node_config back from the API's cluster.nodeConfig, which is the first
+                # node pool's once the default pool is gone, and sends a change of it to a "default-pool"
+                # that no longer exists (terraform-provider-google resource_container_cluster.go at
+                # e03b762: d.Set("node_config", flattenNodeConfig(cluster.NodeConfig, …)); on change,
+                # nodePoolNodeConfigUpdate(…, "default-pool", …)). It only matters at creation.
+                ignore_changes=["nodeConfig", "initialNodeCount"])))
         node_pool = gcp.container.NodePool(
             f"{name}-pool", name=f"{physical_name}-pool"[:40], project=project, location=gke.location,
             cluster=cluster.name, initial_node_count=gke.min_nodes,

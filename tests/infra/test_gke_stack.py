@@ -66,6 +66,8 @@ def test_standard_cluster_is_private_shielded_with_workload_identity_and_no_lega
     assert cluster["enableShieldedNodes"] is True and cluster["enableLegacyAbac"] is False
     assert cluster["masterAuth"] == {"clientCertificateConfig": {"issueClientCertificate": False}}
     assert cluster["removeDefaultNodePool"] is True and cluster["deletionProtection"] is False
+    # the default pool's config matters only at creation; read back it is the first node pool's
+    assert set(gke_plan.named("gke-cluster").ignore_changes) == {"nodeConfig", "initialNodeCount"}
     assert cluster["releaseChannel"] == {"channel": "REGULAR"}
     assert cluster["ipAllocationPolicy"] == {"clusterSecondaryRangeName": "pods",
                                              "servicesSecondaryRangeName": "services"}
