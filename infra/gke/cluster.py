@@ -42,6 +42,12 @@ class GkeCluster:
     endpoint: pulumi.Output[str]  # the DNS-based control-plane endpoint's host name
 
 
+def node_account_id(physical_name: str) -> str:
+    """A service-account id (at most 30 characters) that keeps its `-nodes` suffix, so a long stack name
+    cannot truncate it into the data lake's account id (`kestra-<stack>`, cut at 30)."""
+    return f"{physical_name[:24].rstrip('-')}-nodes"
+
+
 def workload_pool(project: str) -> str:
     return f"{project}.svc.id.goog"
 
@@ -63,7 +69,7 @@ def _node_config(gke: GkeSettings, email: pulumi.Input[str], dind: bool, labels:
 def create_cluster(name: str, physical_name: str, project: str, gke: GkeSettings, network: GkeNetwork,
                    dind: bool, labels: dict[str, str], opts: pulumi.ResourceOptions) -> GkeCluster:
     account = gcp.serviceaccount.Account(
-        f"{name}-nodes", account_id=f"{physical_name}-nodes"[:30].rstrip("-"), project=project,
+        f"{name}-nodes", account_id=node_account_id(physical_name), project=project,
         display_name="GKE nodes (kestra-stack): logs and metrics only", opts=opts)
     member = account.email.apply(lambda email: f"serviceAccount:{email}")
     roles = [gcp.projects.IAMMember(f"{name}-nodes-{role.split('/')[-1].replace('.', '-')}", project=project,

@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from infra.datalake import service_account_id
+from infra.gke.cluster import node_account_id
 from infra.offline import plan_stack
+from infra.vm_target import physical_name
 from tests.infra.inventory import inventory_of, is_subset, load_inventory
 from tests.infra.test_vm_stack import OUTPUTS_CONTRACT
 
@@ -167,3 +170,10 @@ def test_plan_registers_exactly_the_inventory_resources_with_their_inputs(gke_pl
     for resource in expected["resources"]:
         assert is_subset(resource["inputs"], by_key[key(resource)]["inputs"]), key(resource)
     assert is_subset(expected["outputs"], actual["outputs"])
+
+
+@pytest.mark.parametrize("stack", ["gke", "production-east-cluster-1", "a" * 60])
+def test_node_account_id_is_valid_and_never_the_data_lakes(stack):
+    account = node_account_id(physical_name(stack))
+    assert len(account) <= 30 and account.endswith("-nodes") and account[0].isalpha()
+    assert account != service_account_id(stack)
