@@ -25,6 +25,11 @@ def flow_labels(flow: StoredFlow) -> list[dict[str, str]]:
     return [{"key": str(key), "value": str(value)} for key, value in pairs if not str(key).startswith("system.")]
 
 
+def _java_int(text: str) -> bool:
+    """Integer.valueOf accepts it: an optional sign and digits, within 32 bits (no spaces, no `_`)."""
+    return re.fullmatch(r"[+-]?[0-9]+", text) is not None and -2**31 <= int(text) < 2**31
+
+
 def check_inputs(flow: StoredFlow, inputs: dict[str, Any], *, strict: bool = True) -> dict[str, Any]:
     """Inputs with the flow's defaults applied; `strict` rejects them as the API does (422)."""
     resolved = dict(inputs) if not strict else {}
@@ -40,6 +45,9 @@ def check_inputs(flow: StoredFlow, inputs: dict[str, Any], *, strict: bool = Tru
             if strict and declared.get("type") == "STRING" and validator is not None \
                     and not re.fullmatch(str(validator), str(value)):
                 raise ApiError(422, f"Invalid input for `{input_id}`, it must match the pattern `{validator}`")
+            if strict and declared.get("type") == "INT" and not _java_int(str(value)):
+                # FlowInputOutput.parseType (v0.20.7): Integer.valueOf's NumberFormatException
+                raise ApiError(422, f'Invalid input for `{input_id}`, For input string: "{value}"')
             resolved[input_id] = value
         elif declared.get("defaults") is not None:
             resolved[input_id] = declared["defaults"]

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.kestra_emulator.conftest import YAML, client_for
+from tests.kestra_emulator.conftest import YAML, client_for, flow_source
 from tests.kestra_emulator.fixtures import assert_no_spec_violations
 from tests.kestra_emulator.server import KestraEmulator
 from tests.kestra_emulator.test_triggers_and_backfills import SCHEDULED
@@ -85,3 +85,15 @@ def test_0_20_search_takes_plain_parameters_and_ignores_1x_filters(legacy_api: h
     assert plain["total"] == 1
     filtered = legacy_api.get("/executions/search", params={"filters[labels][EQUALS][run]": "b"}).json()
     assert filtered["total"] == 2
+
+
+@pytest.mark.parametrize(("value", "status"), [("2019", 200), ("-7", 200), ("2_019", 422), (" 2019", 422),
+                                               ("3000000000", 422)])
+def test_an_int_input_is_read_as_integer_valueof_reads_it(api: httpx.Client, value: str, status: int) -> None:
+    # FlowInputOutput.parseType (v0.20.7): Integer.valueOf, whose NumberFormatException is a 422
+    assert api.post("/flows", content=flow_source("years", extra="inputs:\n  - id: year\n    type: INT\n"),
+                    headers=YAML).status_code == 200
+    response = api.post("/executions/zoomcamp/years", files={"year": (None, value)})
+    assert response.status_code == status, response.text
+    if status == 422:
+        assert f'For input string: "{value}"' in response.json()["message"]
