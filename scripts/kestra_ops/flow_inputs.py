@@ -16,6 +16,9 @@ from typing import Any
 
 from kestra_ops.errors import OpsError
 
+# What Java's Integer.valueOf reads: no spaces, no `_` (Python's int() takes both).
+JAVA_INT = re.compile(r"[+-]?[0-9]+")
+
 
 def parse_pairs(pairs: Iterable[str]) -> dict[str, str]:
     inputs: dict[str, str] = {}
@@ -41,9 +44,7 @@ def _type_problem(declared: dict[str, Any], value: str) -> str | None:
         if not pattern.fullmatch(value):
             return f"must match the pattern `{declared['validator']}`"
     elif kind == "INT":
-        try:
-            int(value)
-        except ValueError:
+        if not JAVA_INT.fullmatch(value) or not -2**31 <= int(value) < 2**31:  # Integer.valueOf (FlowInputOutput)
             return "must be an integer"
     elif kind == "FLOAT":
         try:

@@ -133,6 +133,7 @@ def test_an_execution_that_does_not_end_in_time_is_a_timeout(seeded) -> None:
     (("-i", "colour=red", "-i", "year=2019"), "-i colour: flow zoomcamp.taxi_month has no input 'colour' (its inputs: taxi, year, month)"),
     (("-i", "taxi=blue", "-i", "year=2019"), "-i taxi=blue: must be one of green, yellow"),
     (("-i", "year=last"), "-i year=last: must be an integer"),
+    (("-i", "year=2_019"), "-i year=2_019: must be an integer"),  # Python's int() takes it, Integer.valueOf not
     (("-i", "year=2019", "-i", "month=1"), "-i month=1: must match the pattern `^[0-9]{2}$`"),
     ((), "input 'year' of flow zoomcamp.taxi_month is required and has no default: pass -i year=VALUE"),
 ])
