@@ -7,7 +7,7 @@ real one (`-q`, `-S`, `-qO`/`-O FILE`, one URL) and answers as GNU wget 1.21 doe
 real one on a loopback server in test_flow_runner.py): a published file exits 0; an unpublished one
 (HTTP 404) leaves an empty FILE, prints the server's status line on stderr when `-S` is given
 (`  HTTP/1.1 404 Not Found`) and exits 8, wget's "server issued an error response"; an unreachable
-server exits 4, wget's "network failure". The fake gunzip takes one `FILE.gz` the fake wget wrote.
+server leaves an empty FILE, prints nothing (`-q`) and exits 4, wget's "network failure". The fake gunzip takes one `FILE.gz` the fake wget wrote.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ def install(bin_dir: Path, answers: dict[str, str | None]) -> None:
     cases = []
     for url, csv in answers.items():
         if csv == UNREACHABLE:
-            action = f'echo "failed: Connection refused." >&2; exit {WGET_NETWORK_FAILURE}'
+            # -q silences wget's "failed: Connection refused." too: only the exit code tells
+            action = f': > "$out"; exit {WGET_NETWORK_FAILURE}'
         elif csv is None:
             action = f': > "$out"; status "404 Not Found"; exit {WGET_SERVER_ERROR}'
         else:

@@ -110,26 +110,35 @@ def loopback_server(tmp_path_factory):
     server.server_close()
 
 
-def wget_outcome(wget: str, url: str, workdir: Path, flags: list[str]) -> tuple[int, bool, bool]:
-    """(exit code, the output file exists, stderr has the flows' 404 status line) of one wget call."""
+def wget_outcome(wget: str, url: str, workdir: Path, flags: list[str]) -> tuple[int, bool, bool, bool]:
+    """(exit code, the output file exists, stderr has the flows' 404 status line, stderr is empty) of one
+    wget call."""
     done = subprocess.run([wget, *flags, str(workdir / "out.gz"), url], capture_output=True, text=True, timeout=60)
-    return done.returncode, (workdir / "out.gz").exists(), bool(re.search(r"^  HTTP/[0-9.]* 404 ", done.stderr, re.M))
+    has_404 = bool(re.search(r"^  HTTP/[0-9.]* 404 ", done.stderr, re.M))
+    return done.returncode, (workdir / "out.gz").exists(), has_404, done.stderr == ""
+
+
+# what each answer of the stand-in is checked against: the loopback server's file, its 404, and port 1 of
+# 127.0.0.1, where nothing listens (connection refused: wget's network failure)
+EXIT_CODES = {"published": 0, "missing": download_stand_in.WGET_SERVER_ERROR,
+              "unreachable": download_stand_in.WGET_NETWORK_FAILURE}
 
 
 @pytest.mark.parametrize("flags", [["-q", "-S", "-O"], ["-qO"]])
-@pytest.mark.parametrize("published", [True, False])
-def test_the_wget_stand_in_answers_as_the_real_wget_does(loopback_server, tmp_path, flags, published):
+@pytest.mark.parametrize("answer", list(EXIT_CODES))
+def test_the_wget_stand_in_answers_as_the_real_wget_does(loopback_server, tmp_path, flags, answer):
     real_wget = shutil.which("wget")
     assert real_wget, "the flow tests check their wget stand-in against GNU wget: install Debian's wget"
-    url = f"{loopback_server}/{'month' if published else 'missing'}.csv.gz"
+    base = "http://127.0.0.1:1" if answer == "unreachable" else loopback_server
+    url = f"{base}/{'month' if answer == 'published' else 'missing'}.csv.gz"
     (tmp_path / "real").mkdir()
     real = wget_outcome(real_wget, url, tmp_path / "real", flags)
-    stand_in_bin = tmp_path / "bin"
-    download_stand_in.install(stand_in_bin, {url: str(tmp_path / "month.csv") if published else None})
     (tmp_path / "month.csv").write_text("a,b\n1,2\n")
+    csv = {"published": str(tmp_path / "month.csv"), "missing": None, "unreachable": download_stand_in.UNREACHABLE}
+    download_stand_in.install(tmp_path / "bin", {url: csv[answer]})
     (tmp_path / "fake").mkdir()
-    assert wget_outcome(str(stand_in_bin / "wget"), url, tmp_path / "fake", flags) == real
-    assert real[0] == (0 if published else download_stand_in.WGET_SERVER_ERROR)
+    assert wget_outcome(str(tmp_path / "bin" / "wget"), url, tmp_path / "fake", flags) == real
+    assert real[0] == EXIT_CODES[answer]
 
 
 def test_the_wget_stand_in_refuses_arguments_the_flows_do_not_use(tmp_path):

@@ -6,6 +6,7 @@ nothing is loaded and nothing fails. Any other download failure still fails the 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -77,11 +78,14 @@ def test_a_postgres_month_after_the_data_ends_is_a_warning_and_a_published_one_s
     assert scalar(clean_db, "SELECT string_agg(filename, ',') FROM taxi_loads") == "green_tripdata_2020-10.csv"
 
 
-@pytest.mark.postgres
-def test_a_source_that_cannot_be_reached_fails_the_load_instead_of_counting_as_no_file(clean_db):
-    run = FlowRun(load_flow("02_postgres_taxi"), {"taxi": "green", "year": "2020", "month": "10"}, "Unreachable1",
-                  clean_db, unreachable)
-    with pytest.raises(TaskFailed, match="extract.*Connection refused"):
+@pytest.mark.parametrize("flow_id", [pytest.param("02_postgres_taxi", marks=pytest.mark.postgres), "06_gcp_taxi"])
+def test_a_source_that_cannot_be_reached_fails_the_load_naming_the_url_and_wgets_exit_code(flow_id, request):
+    # `wget -q` prints nothing when it cannot connect: the task's own line is all the user gets
+    conninfo = request.getfixturevalue("clean_db") if flow_id == "02_postgres_taxi" else {}
+    run = FlowRun(load_flow(flow_id), {"taxi": "green", "year": "2020", "month": "10"}, "Unreachable1", conninfo,
+                  unreachable, kv=GCP_KV, gcp=GcpCalls())
+    url = re.escape(month_url("green", "2020", "10"))
+    with pytest.raises(TaskFailed, match=rf"extract.*\(4\): download of {url} failed: wget exit code 4 "):
         run.run()
 
 
