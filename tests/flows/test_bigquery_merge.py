@@ -56,6 +56,10 @@ def test_the_merge_keeps_one_row_per_row_id_from_its_source_before_merging(taxi)
     qualify = windows[0].find_ancestor(exp.Qualify)
     assert qualify is not None and qualify.find_ancestor(exp.Merge) is merge
     assert isinstance(qualify.this, exp.EQ) and qualify.this.expression.name == "1"
+    # GoogleSQL's parser refuses a QUALIFY without one of these ("QUALIFY clause must be used in conjunction
+    # with WHERE or GROUP BY or HAVING clause"; see tests/data/SOURCES.md): sqlglot and DuckDB do not
+    select = qualify.parent
+    assert any(select.args.get(clause) for clause in ("where", "group", "having")), "QUALIFY without WHERE"
 
 
 @pytest.mark.parametrize("taxi", ["green", "yellow"])
