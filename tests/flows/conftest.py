@@ -20,6 +20,8 @@ GREEN_SAMPLE = TAXI_DATA / "green_tripdata_2020-10_first300.csv"
 YELLOW_SAMPLE = TAXI_DATA / "yellow_tripdata_sample_rides.csv"
 REAL_GREEN_MONTH = TAXI_DATA / "green_tripdata_2020-10.csv.gz"
 DEFAULT_BASE_URL = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download"
+# the KV entries the GCP flows read (ops seed-kv writes them from the stack outputs)
+GCP_KV = {"GCP_PROJECT_ID": "demo", "GCP_DATASET": "zoomcamp", "GCP_BUCKET_NAME": "bucket", "GCP_LOCATION": "EU"}
 
 _execution_ids = itertools.count(1)
 

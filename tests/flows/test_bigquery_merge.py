@@ -14,19 +14,18 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from tests.flows.conftest import GREEN_SAMPLE, YELLOW_SAMPLE
+from tests.flows.conftest import GCP_KV, GREEN_SAMPLE, YELLOW_SAMPLE
 from tests.flows.flow_runner import FLOWS_DIR, load_flow
 from tests.flows.pebble import Context, Renderer
 
 BIGQUERY_SQL = FLOWS_DIR / "zoomcamp/files/taxi/bigquery"
-KV = {"GCP_PROJECT_ID": "demo", "GCP_DATASET": "zoomcamp", "GCP_BUCKET_NAME": "bucket", "GCP_LOCATION": "EU"}
 SAMPLES = {"green": (GREEN_SAMPLE, "2020", "10", b"\r\n"), "yellow": (YELLOW_SAMPLE, "2020", "07", b"\n")}
 
 
 def rendered(taxi: str, name: str) -> str:
     _, year, month, _ = SAMPLES[taxi]
     context = Context(inputs={"taxi": taxi, "year": year, "month": month}, variables=load_flow("06_gcp_taxi")["variables"],
-                      execution_id="MergeTest1", namespace="zoomcamp", namespace_files=FLOWS_DIR / "zoomcamp/files", kv=KV)
+                      execution_id="MergeTest1", namespace="zoomcamp", namespace_files=FLOWS_DIR / "zoomcamp/files", kv=GCP_KV)
     return Renderer().render((BIGQUERY_SQL / f"{taxi}_{name}.sql").read_text(), context)
 
 

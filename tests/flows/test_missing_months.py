@@ -10,11 +10,10 @@ import re
 
 import pytest
 
-from tests.flows.conftest import GREEN_SAMPLE, files_by_url, month_url, scalar
+from tests.flows.conftest import GCP_KV, GREEN_SAMPLE, files_by_url, month_url, scalar
 from tests.flows.flow_runner import FlowRun, TaskFailed, load_flow
 
 LAST_PUBLISHED = "2021-07"
-GCP_KV = {"GCP_PROJECT_ID": "demo", "GCP_DATASET": "zoomcamp", "GCP_BUCKET_NAME": "bucket", "GCP_LOCATION": "EU"}
 
 
 def no_file_message(taxi: str, year: str, month: str) -> str:
@@ -40,18 +39,21 @@ class GcpCalls:
         return [task_id for task_id, _ in self.calls]
 
 
-def scheduled_run(flow_id: str, taxi: str, date: dt.datetime, conninfo: dict, **options) -> FlowRun:
+def scheduled_run(flow_id: str, taxi: str, year: int, conninfo: dict, **options) -> FlowRun:
+    """The taxi's trigger firing on January 1st of `year`, at its cron's hour (New York time)."""
     flow = load_flow(flow_id)
     trigger = next(t for t in flow["triggers"] if t["id"] == f"{taxi}_schedule")
+    minute, hour, *_ = trigger["cron"].split()
+    date = dt.datetime(year, 1, 1, int(hour), int(minute))
     return FlowRun(flow, trigger["inputs"], f"Missing{taxi}{date:%Y%m}", conninfo, trigger_date=date, **options)
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("taxi", ["green", "yellow"])
 def test_a_live_postgres_schedule_in_2026_ends_in_warning_naming_the_missing_file(clean_db, taxi):
-    # the trigger of 2026-01-01 09:00/10:00 New York time: the month after the data ends, as every live run is
-    run = scheduled_run("02_postgres_taxi_scheduled", taxi, dt.datetime(2026, 1, 1, 9 if taxi == "green" else 10),
-                        clean_db, fetch=files_by_url({month_url(taxi, "2026", "01"): None}))
+    # the trigger of 2026-01-01: a month after the data ends, as every live run is
+    run = scheduled_run("02_postgres_taxi_scheduled", taxi, 2026, clean_db,
+                        fetch=files_by_url({month_url(taxi, "2026", "01"): None}))
     run.run()
 
     assert run.state == "WARNING"
@@ -92,7 +94,7 @@ def test_a_source_that_cannot_be_reached_fails_the_load_naming_the_url_and_wgets
 @pytest.mark.parametrize("taxi", ["green", "yellow"])
 def test_a_live_bigquery_schedule_in_2026_ends_in_warning_and_uploads_nothing(taxi):
     gcp = GcpCalls()
-    run = scheduled_run("06_gcp_taxi_scheduled", taxi, dt.datetime(2026, 1, 1, 9 if taxi == "green" else 10), {},
+    run = scheduled_run("06_gcp_taxi_scheduled", taxi, 2026, {},
                         fetch=files_by_url({month_url(taxi, "2026", "01"): None}), gcp=gcp, kv=GCP_KV)
     run.run()
 
