@@ -52,7 +52,9 @@ class TaskFailed(RuntimeError):
 
 
 def load_flow(flow_id: str) -> dict[str, Any]:
-    return yaml.safe_load((FLOWS_DIR / NAMESPACE / f"{flow_id}.yaml").read_text())
+    # libyaml's safe loader: the same YAML 1.1 reading as yaml.safe_load, a tenth of its time (a sixth of
+    # a month's run was spent parsing the flow)
+    return yaml.load((FLOWS_DIR / NAMESPACE / f"{flow_id}.yaml").read_text(), Loader=yaml.CSafeLoader)
 
 
 def split_statements(sql: str) -> list[str]:

@@ -103,7 +103,8 @@ def loopback_server(tmp_path_factory):
     (root / "month.csv.gz").write_bytes(gzip.compress(b"a,b\n1,2\n"))
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll so that shutdown() returns at once, not after serve_forever's default 0.5 s
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
