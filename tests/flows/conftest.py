@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import itertools
 import re
+import secrets
 from pathlib import Path
 from typing import Callable
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from tests.conftest import TEST_DATA
 from tests.flows.flow_runner import FlowRun, load_flow
@@ -26,15 +28,31 @@ GCP_KV = {"GCP_PROJECT_ID": "demo", "GCP_DATASET": "zoomcamp", "GCP_BUCKET_NAME"
 _execution_ids = itertools.count(1)
 
 
+@pytest.fixture(scope="session")
+def flows_role(postgres: PostgresServer) -> dict:
+    """user and password of a login role that owns the flow tests' databases and is no superuser, as the
+    stack's taxi user on Cloud SQL. Its SCRAM verifier takes one iteration instead of 4096 (scram_iterations,
+    PostgreSQL 16+; the verifier tells client and server how many): these tests open ~300 connections, and
+    computing 4096 on both sides cost each ~10 ms on a loaded machine. Authentication itself stays SCRAM."""
+    role = {"user": "flows_tester", "password": secrets.token_urlsafe(18)}
+    with psycopg.connect(**postgres.conninfo(), autocommit=True) as connection:
+        if connection.info.server_version >= 160000:
+            connection.execute("SET scram_iterations = 1")
+        connection.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+            sql.Identifier(role["user"]), sql.Literal(role["password"])))
+    return role
+
+
 @pytest.fixture(scope="module")
-def taxi_db(postgres: PostgresServer, request: pytest.FixtureRequest) -> dict:
-    """conninfo of a fresh database named after the test module, dropped afterwards."""
+def taxi_db(postgres: PostgresServer, flows_role: dict, request: pytest.FixtureRequest) -> dict:
+    """conninfo of a fresh database named after the test module, owned by flows_role, dropped afterwards."""
     name = "flows_" + re.sub(r"\W", "_", request.module.__name__.rsplit(".", 1)[-1]).lower()
     admin = postgres.conninfo()
     with psycopg.connect(**admin, autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {name}")
-        connection.execute(f"CREATE DATABASE {name}")
-    yield postgres.conninfo(name)
+        connection.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+            sql.Identifier(name), sql.Identifier(flows_role["user"])))
+    yield {**postgres.conninfo(name), **flows_role}
     with psycopg.connect(**admin, autocommit=True) as connection:
         connection.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
