@@ -34,8 +34,6 @@ _CONNECTIONS_BY_MEMORY_MIB = ((0, 25), (1740, 50), (3840, 100), (6144, 200), (76
                               (15360, 500), (30720, 600), (61440, 800), (122880, 1000))
 SHARED_CORE_MEMORY_MIB = {"db-f1-micro": 614, "db-g1-small": 1740}
 CUSTOM_TIER = re.compile(r"^db-custom-(\d+)-(\d+)$")
-GKE_MACHINE_TYPE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
-ZONE = re.compile(r"^([a-z]+-[a-z]+[0-9]+)-[a-z]$")
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ def connections_needed(gke: GkeSettings) -> int:
 
 def parse_gke(raw: Mapping[str, str], region: str) -> GkeSettings:
     """The gke keys, read with infra.settings' field parsers (so every message has the same form)."""
-    from infra.settings import ConfigError, _bool, _choice, _int, _required
+    from infra.settings import MACHINE_TYPE, ZONE, ConfigError, _bool, _choice, _int, _required
 
     mode = _choice(raw, "gkeMode", ("standard", "autopilot"))
     if mode == "autopilot" and _bool(raw, "enableDockerTaskRunner"):
@@ -107,7 +105,7 @@ def parse_gke(raw: Mapping[str, str], region: str) -> GkeSettings:
     if match.group(1) != region:
         raise ConfigError("gkeZone", f"{zone!r} is not in kestra-stack:gcpRegion {region!r}")
     machine_type = _required(raw, "gkeMachineType")
-    if not GKE_MACHINE_TYPE.match(machine_type):
+    if not MACHINE_TYPE.match(machine_type):
         raise ConfigError("gkeMachineType", f"{machine_type!r} is not a machine type (e.g. e2-standard-4)")
     min_nodes = _int(raw, "gkeMinNodes", 1, 100)
     max_nodes = _int(raw, "gkeMaxNodes", 1, 100)
