@@ -1,4 +1,4 @@
-"""Fixtures for the flow tests: a database of its own per test module on the session's PostgreSQL,
+"""Fixtures for the flow tests: a database of their own on the session's PostgreSQL,
 and helpers that run a Postgres flow on local CSV files."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ GREEN_SAMPLE = TAXI_DATA / "green_tripdata_2020-10_first300.csv"
 YELLOW_SAMPLE = TAXI_DATA / "yellow_tripdata_sample_rides.csv"
 REAL_GREEN_MONTH = TAXI_DATA / "green_tripdata_2020-10.csv.gz"
 DEFAULT_BASE_URL = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download"
+FLOWS_DATABASE = "flows_tests"
 # the KV entries the GCP flows read (ops seed-kv writes them from the stack outputs)
 GCP_KV = {"GCP_PROJECT_ID": "demo", "GCP_DATASET": "zoomcamp", "GCP_BUCKET_NAME": "bucket", "GCP_LOCATION": "EU"}
 
@@ -43,26 +44,28 @@ def flows_role(postgres: PostgresServer) -> dict:
     return role
 
 
-@pytest.fixture(scope="module")
-def taxi_db(postgres: PostgresServer, flows_role: dict, request: pytest.FixtureRequest) -> dict:
-    """conninfo of a fresh database named after the test module, owned by flows_role, dropped afterwards."""
-    name = "flows_" + re.sub(r"\W", "_", request.module.__name__.rsplit(".", 1)[-1]).lower()
+@pytest.fixture(scope="session")
+def taxi_db(postgres: PostgresServer, flows_role: dict) -> dict:
+    """conninfo of the flow tests' database, owned by flows_role: one for the session (each CREATE DATABASE
+    cost up to a second on a loaded machine); tests that count from zero take clean_db."""
     admin = postgres.conninfo()
     with psycopg.connect(**admin, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name}")
         connection.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-            sql.Identifier(name), sql.Identifier(flows_role["user"])))
-    yield {**postgres.conninfo(name), **flows_role}
-    with psycopg.connect(**admin, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE {name} WITH (FORCE)")
+            sql.Identifier(FLOWS_DATABASE), sql.Identifier(flows_role["user"])))
+    return {**postgres.conninfo(FLOWS_DATABASE), **flows_role}
+
+
+def drop_flow_tables(conninfo: dict) -> None:
+    """Drops the tables the load flows create (a month's partitions go with their table)."""
+    with psycopg.connect(**conninfo) as connection:
+        for table in ("green_tripdata", "yellow_tripdata", "taxi_loads"):
+            connection.execute(f"DROP TABLE IF EXISTS public.{table}")
 
 
 @pytest.fixture
 def clean_db(taxi_db: dict) -> dict:
-    """The module's database with the flows' tables dropped, for tests that count from zero."""
-    with psycopg.connect(**taxi_db) as connection:
-        for table in ("green_tripdata", "yellow_tripdata", "taxi_loads"):
-            connection.execute(f"DROP TABLE IF EXISTS public.{table}")
+    """The flow tests' database with the flows' tables dropped, for tests that count from zero."""
+    drop_flow_tables(taxi_db)
     return taxi_db
 
 

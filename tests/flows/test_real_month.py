@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.flows.conftest import REAL_GREEN_MONTH, run_month, scalar
+from tests.flows.conftest import REAL_GREEN_MONTH, drop_flow_tables, run_month, scalar
 
 pytestmark = pytest.mark.postgres
 
@@ -21,6 +21,7 @@ def loaded_month(taxi_db: dict, tmp_path_factory: pytest.TempPathFactory) -> tup
     csv = tmp_path_factory.mktemp("real") / "green_tripdata_2020-10.csv"
     with gzip.open(REAL_GREEN_MONTH, "rb") as source, csv.open("wb") as target:
         shutil.copyfileobj(source, target)
+    drop_flow_tables(taxi_db)
     run_month(taxi_db, "green", "2020", "10", csv)
     return taxi_db, csv
 
