@@ -12,6 +12,7 @@ from infra.durations import go_duration
 from infra.services import (
     KESTRA,
     PGADMIN,
+    ROOT_UID,
     TAXI_POSTGRES,
     Service,
     fill_placeholders,
@@ -29,6 +30,19 @@ def url_host(bind_address: str) -> str:
     if bind_address in LOOPBACK_OR_ANY:
         return "localhost"
     return f"[{bind_address}]" if ":" in bind_address else bind_address
+
+
+def upload_mode(mode: int, reader: int | None) -> str:
+    """The permissions of a file uploaded for `reader` (a uid; None: root). The provider may write every
+    upload as uid 0 gid 0 whatever `owner` says: kreuzwerker/terraform-provider-docker v4.5.0
+    (resource_docker_container_funcs.go) builds the upload's tar header from name, mode, size and
+    time only, and the engine keeps the header's ids (CopyToContainer without copyUIDGID). `owner`
+    appeared later, in a version not readable offline. So a non-root reader also gets read access as
+    "other": inside its container, whose processes are all the service's own (pgAdmin as 5050, Kestra
+    as 1000). The VM target writes the files with their owner and mode as given."""
+    if reader in (None, ROOT_UID) or not mode & 0o400:
+        return f"{mode:04o}"
+    return f"{mode | 0o004:04o}"
 
 
 def _slug(text: str) -> str:
@@ -116,11 +130,11 @@ class DockerTarget(pulumi.ComponentResource):
                        for mount in service.bind_mounts],
             # Written into the container before it starts (kept in its writable layer, not its config).
             uploads=[docker.ContainerUploadArgs(
-                file=upload.path, content=upload.content, permissions=f"{upload.mode:04o}",
+                file=upload.path, content=upload.content, permissions=upload_mode(upload.mode, upload.owner),
                 owner=None if upload.owner is None else str(upload.owner),
             ) for upload in service.files] + [docker.ContainerUploadArgs(
                 file=upload.path, content=secret_file_content(upload, args.secrets),
-                permissions=f"{upload.mode:04o}", owner=str(upload.owner),
+                permissions=upload_mode(upload.mode, upload.owner), owner=str(upload.owner),
             ) for upload in service.secret_files],
             healthcheck=None if check is None else docker.ContainerHealthcheckArgs(
                 tests=list(check.test),

@@ -16,6 +16,12 @@ def dev_plan() -> OfflinePlan:
 
 
 @pytest.fixture(scope="session")
+def dev_task_runner_plan() -> OfflinePlan:
+    """The dev stack with the Docker task runner: Kestra as root with the engine's socket."""
+    return plan_stack("dev", config={"enableDockerTaskRunner": "true"})
+
+
+@pytest.fixture(scope="session")
 def dev_gcp_plan() -> OfflinePlan:
     """The dev stack with a GCP project configured: Docker plus the data lake."""
     return plan_stack("dev", config={"gcpProject": GCP_PROJECT})
