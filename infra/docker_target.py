@@ -66,8 +66,12 @@ class DockerTarget(pulumi.ComponentResource):
         settings = args.settings
         prefix = f"kestra-stack-{_slug(pulumi.get_stack())}"
         child = pulumi.ResourceOptions(parent=self)
+        # A container or network keeps its fixed name, and the engine refuses a second one of that name
+        # ("is already in use"): the old one goes first when a change replaces it (Pulumi's default
+        # creates the replacement first).
+        named = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
 
-        network = docker.Network(f"{name}-network", name=f"{prefix}-net", driver="bridge", opts=child)
+        network = docker.Network(f"{name}-network", name=f"{prefix}-net", driver="bridge", opts=named)
         # With protectData the volumes outlive `pulumi destroy`; the next `up` adopts them by name.
         volume_opts = pulumi.ResourceOptions(parent=self, retain_on_delete=settings.protect_data)
         volumes = {
@@ -154,5 +158,5 @@ class DockerTarget(pulumi.ComponentResource):
             must_run=not service.run_once,
             wait=not service.run_once,
             wait_timeout=WAIT_TIMEOUT_S.get(service.name, DEFAULT_WAIT_TIMEOUT_S),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, delete_before_replace=True),
         )

@@ -46,6 +46,7 @@ class PlannedResource:
     protect: bool = False  # `pulumi destroy` refuses to delete it
     retain_on_delete: bool = False  # left in place (not deleted) when removed from the stack
     ignore_changes: tuple[str, ...] = ()  # inputs whose changes (or drift read back) never cause an update
+    delete_before_replace: bool = False  # a replacement is created only after the old one is deleted
     # The name of the explicit provider resource managing it; None when the engine would pick the default
     # provider (configured from the `<package>:*` stack config and the environment of whoever runs `up`).
     provider: str | None = None
@@ -248,6 +249,7 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
                     request.type, request.name, _plain(wire), parent, secret,
                     protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
                     ignore_changes=tuple(request.ignoreChanges),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
                     provider=_provider_name(request.provider)))
                 parents[response.urn] = request.name
             return response
