@@ -46,7 +46,7 @@ if settings.target == "docker":
     import os
 
     from infra.docker_engine import KEYS as DOCKER_KEYS
-    from infra.docker_engine import docker_engine
+    from infra.docker_engine import daemon_socket, docker_engine
     from infra.docker_provider import docker_provider
     from infra.docker_target import DockerTarget
 
@@ -56,7 +56,7 @@ if settings.target == "docker":
     if engine.host_from_context is not None:
         pulumi.log.info(f"docker: the engine of the Docker CLI's current context {engine.host_from_context!r}, "
                         f"{engine.provider_args['host']} (set docker:host to choose another)")
-    target = DockerTarget("local", target_args,
+    target = DockerTarget("local", target_args, daemon_socket(engine, os.environ),
                           pulumi.ResourceOptions(providers=[docker_provider("docker", engine)]))
 elif settings.target == "vm":
     from infra.vm_target import VmTarget

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.services import DOCKER_SOCKET
 from infra.settings import ConfigError
 
 NAMESPACE = "docker"
@@ -35,6 +37,10 @@ KEYS = (*PASSED_KEYS, *UNSUPPORTED_KEYS)
 # Key material is kept secret in the provider's inputs (the state), as `--secret` keeps it in config.
 SECRET_ARGUMENTS = frozenset({"ca_material", "cert_material", "key_material"})
 DEFAULT_CONTEXT = "default"
+# A user's runtime directory (systemd's /run/user/<uid>, $XDG_RUNTIME_DIR): a socket there is a daemon
+# running on this machine as that user, rootless Docker's $XDG_RUNTIME_DIR/docker.sock
+# (moby contrib/dockerd-rootless.sh) or rootless Podman's.
+USER_RUNTIME_DIR = re.compile(r"/run/user/[0-9]+/")
 
 
 @dataclass(frozen=True)
@@ -127,3 +133,18 @@ def docker_engine(config: Mapping[str, str], environ: Mapping[str, str]) -> Dock
         return DockerEngine(args)
     name, host = found
     return DockerEngine({**args, "host": host}, host_from_context=name)
+
+
+def daemon_socket(engine: DockerEngine, environ: Mapping[str, str]) -> str:
+    """The engine's socket as a path on the daemon's own machine, which is what a bind mount's source
+    names: a rootless daemon's socket in the user's runtime directory, else /var/run/docker.sock. A
+    socket elsewhere (Colima, Rancher Desktop, Docker Desktop) is forwarded to a daemon in a VM whose
+    socket is /var/run/docker.sock; so is a remote engine's (tcp://, ssh://)."""
+    host = engine.provider_args.get("host") or environ.get("DOCKER_HOST") or ""
+    if not isinstance(host, str) or not host.startswith("unix://"):
+        return DOCKER_SOCKET
+    path = host.removeprefix("unix://")
+    runtime_dir = environ.get("XDG_RUNTIME_DIR", "").rstrip("/")
+    if USER_RUNTIME_DIR.match(path) or (runtime_dir and path.startswith(f"{runtime_dir}/")):
+        return path
+    return DOCKER_SOCKET

@@ -10,6 +10,7 @@ import pulumi_docker as docker
 
 from infra.durations import go_duration
 from infra.services import (
+    DOCKER_SOCKET,
     KESTRA,
     PGADMIN,
     ROOT_UID,
@@ -60,9 +61,12 @@ def _filled(text: str, secrets: Mapping[str, pulumi.Output[str]]) -> pulumi.Outp
 class DockerTarget(pulumi.ComponentResource):
     endpoints: Endpoints
 
-    def __init__(self, name: str, args: TargetArgs,
+    def __init__(self, name: str, args: TargetArgs, docker_socket: str,
                  opts: pulumi.ResourceOptions | None = None) -> None:
+        """`docker_socket`: the engine's socket on the daemon's machine, which the Docker task runner
+        mounts into Kestra in place of the service set's /var/run/docker.sock."""
         super().__init__("kestra-stack:docker_target:DockerTarget", name, None, opts)
+        self._docker_socket = docker_socket
         settings = args.settings
         prefix = f"kestra-stack-{_slug(pulumi.get_stack())}"
         child = pulumi.ResourceOptions(parent=self)
@@ -129,7 +133,8 @@ class DockerTarget(pulumi.ComponentResource):
             volumes=[docker.ContainerVolumeArgs(volume_name=volumes[mount.volume].name,
                                                 container_path=mount.target)
                      for mount in service.volumes]
-                    + [docker.ContainerVolumeArgs(host_path=mount.source, container_path=mount.target,
+                    + [docker.ContainerVolumeArgs(host_path=self._docker_socket if mount.source == DOCKER_SOCKET
+                                                  else mount.source, container_path=mount.target,
                                                   read_only=mount.read_only)
                        for mount in service.bind_mounts],
             # Written into the container before it starts (kept in its writable layer, not its config).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from infra.docker_engine import DockerEngine, daemon_socket
 from infra.offline import OfflinePlan, plan_stack
 from infra.services import DOCKER_SOCKET
 
@@ -70,3 +71,9 @@ def test_the_docker_task_runner_mounts_the_rootless_socket_named_by_docker_host(
     monkeypatch.setenv("DOCKER_HOST", ROOTLESS_HOST)
     plan = plan_stack("dev", config={"enableDockerTaskRunner": "true"})
     assert _socket_mount(plan)["hostPath"] == "/run/user/1000/docker.sock"
+
+
+def test_a_socket_in_the_users_runtime_directory_is_the_daemons_own_wherever_that_directory_is():
+    engine = DockerEngine({"host": "unix:///tmp/runtime-me/docker.sock"})
+    assert daemon_socket(engine, {"XDG_RUNTIME_DIR": "/tmp/runtime-me/"}) == "/tmp/runtime-me/docker.sock"
+    assert daemon_socket(engine, {}) == DOCKER_SOCKET
