@@ -58,6 +58,22 @@ def _filled(text: str, secrets: Mapping[str, pulumi.Output[str]]) -> pulumi.Outp
         pulumi.Output.all(**secrets).apply(lambda values: fill_placeholders(text, values)))
 
 
+def _succeeded(container: docker.Container, service: str) -> pulumi.Output[int]:
+    """The attached container's exit code, or an error ending `up` when it is not 0: the provider waits
+    for an attached container to stop and records its exit code without failing on it
+    (kreuzwerker/terraform-provider-docker v4.5.0 resource_docker_container_funcs.go: ContainerWait's
+    status is dropped, exit_code read from State.ExitCode). Kept in the state, the code fails every
+    later `up` too until the step is run again."""
+    def check(values: list) -> int:
+        code, container_name, urn = values
+        if code not in (None, 0):  # None: not run yet (a preview)
+            raise pulumi.RunError(
+                f"{service} exited with code {code}: `docker logs {container_name}` says why; fix it, then "
+                f"`pulumi up --replace '{urn}'` runs it again")
+        return code
+    return pulumi.Output.all(container.exit_code, container.name, container.urn).apply(check)
+
+
 class DockerTarget(pulumi.ComponentResource):
     endpoints: Endpoints
 
@@ -91,10 +107,16 @@ class DockerTarget(pulumi.ComponentResource):
                     opts=child)
 
         containers: dict[str, docker.Container] = {}
+        succeeded: dict[str, pulumi.Output[int]] = {}  # run-once service -> its exit code, once it is 0
         for service in args.services.services:  # listed dependencies first
+            # A dependant's image input waits for its run-once steps to have succeeded.
+            image = pulumi.Output.all(images[service.image].image_id,
+                                      *[succeeded[dep] for dep in service.depends_on if dep in succeeded])
             containers[service.name] = self._container(
-                name, prefix, service, args, network, volumes, images[service.image],
+                name, prefix, service, args, network, volumes, image.apply(lambda values: values[0]),
                 depends_on=[containers[dependency] for dependency in service.depends_on])
+            if service.run_once:
+                succeeded[service.name] = _succeeded(containers[service.name], service.name)
 
         host = url_host(settings.bind_address)
         self.endpoints = Endpoints(
@@ -112,13 +134,13 @@ class DockerTarget(pulumi.ComponentResource):
 
     def _container(self, name: str, prefix: str, service: Service, args: TargetArgs,
                    network: docker.Network, volumes: Mapping[str, docker.Volume],
-                   image: docker.RemoteImage, depends_on: list[docker.Container]) -> docker.Container:
+                   image: pulumi.Output[str], depends_on: list[docker.Container]) -> docker.Container:
         check = service.healthcheck
         envs = [_filled(f"{key}={value}", args.secrets) for key, value in service.environment.items()]
         return docker.Container(
             f"{name}-{service.name}",
             name=f"{prefix}-{service.name}",
-            image=image.image_id,
+            image=image,
             entrypoints=list(service.entrypoint) or None,
             command=list(service.command) or None,
             envs=envs,

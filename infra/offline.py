@@ -154,8 +154,11 @@ def _fake_service_account_key(email: str) -> str:
 
 
 def _computed_outputs(type_: str, name: str, inputs: dict, emails: dict[str, str],
-                      generation: int = 0) -> dict:
+                      generation: int = 0, exit_codes: Mapping[str, int] | None = None) -> dict:
     """What the engine would compute for a resource, as far as its dependants read it."""
+    if type_ == "docker:index/container:Container" and inputs.get("attach"):
+        # The provider waits for an attached container to stop, then reads State.ExitCode into exitCode.
+        return {"exitCode": (exit_codes or {}).get(name, 0)}
     if type_ == "random:index/randomPassword:RandomPassword":
         seed = name if generation == 0 else f"{name}#{generation}"
         return {"result": _fake_password(seed, int(inputs.get("length", 16)))}
@@ -207,7 +210,8 @@ def _provider_name(reference: str) -> str | None:
 
 
 def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
-          provider_config: Mapping[str, str] | None, generation: int) -> OfflinePlan:
+          provider_config: Mapping[str, str] | None, generation: int,
+          exit_codes: Mapping[str, int] | None) -> OfflinePlan:
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime.settings import get_root_resource
@@ -222,7 +226,7 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
     class RecordingMocks(pulumi_mocks.Mocks):
         def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
             state = dict(args.inputs)
-            state.update(_computed_outputs(args.typ, args.name, args.inputs, emails, generation))
+            state.update(_computed_outputs(args.typ, args.name, args.inputs, emails, generation, exit_codes))
             return f"{args.name}-id", state
 
         def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, None]:
@@ -288,10 +292,13 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
 
 
 def plan_stack(stack: str, project_dir: Path = REPO_ROOT, config: Mapping[str, str] | None = None,
-               provider_config: Mapping[str, str] | None = None, generation: int = 0) -> OfflinePlan:
+               provider_config: Mapping[str, str] | None = None, generation: int = 0,
+               exit_codes: Mapping[str, int] | None = None) -> OfflinePlan:
     """Plan `stack` offline; `config` overrides project keys (without prefix), `provider_config` provider
     keys (`docker:host`). Invalid config raises ConfigError before any resource is registered.
 
     `generation` > 0 stands for a later creation of the stack (e.g. `up` after `destroy`): every
-    generated password then differs from generation 0's, as new RandomPasswords would."""
-    return contextvars.Context().run(_plan, stack, Path(project_dir), config, provider_config, generation)
+    generated password then differs from generation 0's, as new RandomPasswords would. `exit_codes`: the
+    code an attached (run-once) container exits with, by resource name (default 0)."""
+    return contextvars.Context().run(_plan, stack, Path(project_dir), config, provider_config, generation,
+                                     exit_codes)

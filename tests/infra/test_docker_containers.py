@@ -77,3 +77,18 @@ def test_a_socket_in_the_users_runtime_directory_is_the_daemons_own_wherever_tha
     engine = DockerEngine({"host": "unix:///tmp/runtime-me/docker.sock"})
     assert daemon_socket(engine, {"XDG_RUNTIME_DIR": "/tmp/runtime-me/"}) == "/tmp/runtime-me/docker.sock"
     assert daemon_socket(engine, {}) == DOCKER_SOCKET
+
+
+def test_a_run_once_step_that_fails_stops_up_before_its_dependants_naming_it():
+    """The provider waits for an attached container and records its exit code, but does not fail on it
+    (kreuzwerker v4.5.0 resource_docker_container_funcs.go: ContainerWait's result is dropped,
+    exit_code read from State.ExitCode): without a check Kestra would start on a storage it cannot
+    write."""
+    with pytest.raises(Exception, match="kestra-storage-owner exited with code 1") as failure:
+        plan_stack("dev", exit_codes={"local-kestra-storage-owner": 1})
+    assert "docker logs kestra-stack-dev-kestra-storage-owner" in str(failure.value)
+    assert "--replace" in str(failure.value)
+
+
+def test_a_run_once_step_that_succeeds_lets_its_dependants_be_created(dev_plan):
+    assert dev_plan.named("local-kestra").inputs["image"] == dev_plan.named("local-kestra-storage-owner").inputs["image"]
