@@ -214,7 +214,7 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
           exit_codes: Mapping[str, int] | None) -> OfflinePlan:
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
-    from pulumi.runtime.settings import get_root_resource
+    from pulumi.runtime.settings import SETTINGS, get_root_resource
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
@@ -283,7 +283,16 @@ def _plan(stack: str, project_dir: Path, config: Mapping[str, str] | None,
 
     try:
         _sync_await(run_pulumi_func(run_program))
+    except BaseException:
+        # The error is raised here; the outputs that carried it, dropped unread, need not report it again.
+        loop.set_exception_handler(lambda _loop, _context: None)
+        raise
     finally:
+        # The runtime's pending RPCs and outputs are shared by every run; a program that failed (e.g. on
+        # a failed run-once step) leaves its own there, bound to this loop, which the next run would
+        # wait for. Leave none behind (pulumi.runtime.mocks.test clears them too).
+        SETTINGS.rpc_manager.clear()
+        SETTINGS.outputs.clear()
         asyncio.set_event_loop(None)
         loop.close()
     resources = tuple(sorted(recorded, key=lambda resource: (resource.type, resource.name)))
