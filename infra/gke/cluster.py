@@ -81,7 +81,12 @@ def create_cluster(name: str, physical_name: str, project: str, gke: GkeSettings
         network=network.network.id, subnetwork=network.subnet.id, networking_mode="VPC_NATIVE",
         ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
             cluster_secondary_range_name=PODS_RANGE_NAME, services_secondary_range_name=SERVICES_RANGE_NAME),
-        private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(enable_private_nodes=True),
+        # enable_private_endpoint is not sent while the IP endpoints are off (expandControlPlaneEndpointsConfig
+        # returns early), but the API then reports it true and the provider reads it back: left false, it
+        # diffs at every `up` unless the provider has the suppression added after v7.45.0
+        # (terraform-provider-google eea306e0a1, #28981; its acceptance test notes the API-dictated value).
+        private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
+            enable_private_nodes=True, enable_private_endpoint=True),
         control_plane_endpoints_config=gcp.container.ClusterControlPlaneEndpointsConfigArgs(
             dns_endpoint_config=gcp.container.ClusterControlPlaneEndpointsConfigDnsEndpointConfigArgs(
                 allow_external_traffic=True),
