@@ -66,6 +66,12 @@ def drop_key(key):
     return lambda inputs: inputs.pop(key)
 
 
+def open_public_ip_endpoint(inputs: dict) -> None:
+    """IP endpoints back on with the public one (enablePrivateEndpoint true alone keeps it private)."""
+    set_key("controlPlaneEndpointsConfig", "ipEndpointsConfig", "enabled", value=True)(inputs)
+    set_key("privateClusterConfig", "enablePrivateEndpoint", value=False)(inputs)
+
+
 def add_public_ip(inputs: dict) -> None:
     inputs["networkInterfaces"][0]["accessConfigs"] = [{}]
 
@@ -106,8 +112,7 @@ GKE_CASES = [
      "gke-node-service-account"),
     ("gke-pool", set_key("nodeConfig", "shieldedInstanceConfig", "enableSecureBoot", value=False), "gke-shielded-nodes"),
     ("gke-cluster", set_key("enableLegacyAbac", value=True), "gke-no-legacy-auth"),
-    ("gke-cluster", set_key("controlPlaneEndpointsConfig", "ipEndpointsConfig", "enabled", value=True),
-     "gke-control-plane-not-public"),
+    ("gke-cluster", open_public_ip_endpoint, "gke-control-plane-not-public"),
     ("gke-sql", set_key("settings", "ipConfiguration", "ipv4Enabled", value=True), "cloud-sql-private-encrypted-backed-up"),
     ("gke-sql", set_key("settings", "deletionProtectionEnabled", value=False), "data-protected"),
     ("gke-kestra", set_key("version", value="1.x"), "helm-release-pinned"),
