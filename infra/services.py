@@ -355,6 +355,20 @@ def _kestra(settings: Settings, bind_address: str) -> Service:
     )
 
 
+def pgadmin_environment(email: str) -> dict[str, str]:
+    """pgAdmin's environment on every target: login, password file, server list and pass file."""
+    return {
+        "PGADMIN_DEFAULT_EMAIL": email,
+        # The entrypoint reads it (pgadmin4 pkg/docker/entrypoint.sh file_env) at start-up.
+        "PGADMIN_DEFAULT_PASSWORD_FILE": PGADMIN_PASSWORD_FILE,
+        "PGADMIN_SERVER_JSON_FILE": PGADMIN_SERVERS_FILE,
+        "PGADMIN_REPLACE_SERVERS_ON_STARTUP": "True",
+        "PGPASS_FILE": PGADMIN_PASSFILE,
+        "PGADMIN_DISABLE_POSTFIX": "true",
+        "PGADMIN_CONFIG_UPGRADE_CHECK_ENABLED": "False",
+    }
+
+
 def _pgadmin(settings: Settings, bind_address: str) -> Service:
     # A kept pgadmin4.db takes the current login, password and pass file at every start.
     step = pgadmin_step()
@@ -363,16 +377,7 @@ def _pgadmin(settings: Settings, bind_address: str) -> Service:
         image=settings.images.pgadmin,
         entrypoint=step.entrypoint,
         command=step.command,
-        environment=MappingProxyType({
-            "PGADMIN_DEFAULT_EMAIL": settings.pgadmin_email,
-            # The entrypoint reads it (pgadmin4 pkg/docker/entrypoint.sh file_env) at start-up.
-            "PGADMIN_DEFAULT_PASSWORD_FILE": PGADMIN_PASSWORD_FILE,
-            "PGADMIN_SERVER_JSON_FILE": PGADMIN_SERVERS_FILE,
-            "PGADMIN_REPLACE_SERVERS_ON_STARTUP": "True",
-            "PGPASS_FILE": PGADMIN_PASSFILE,
-            "PGADMIN_DISABLE_POSTFIX": "true",
-            "PGADMIN_CONFIG_UPGRADE_CHECK_ENABLED": "False",
-        }),
+        environment=MappingProxyType(pgadmin_environment(settings.pgadmin_email)),
         ports=(Port(bind_address, settings.ports.pgadmin, PGADMIN_CONTAINER_PORT),),
         # The image's /var/lib/pgadmin belongs to uid 5050; a named volume inherits that owner.
         volumes=(VolumeMount("pgadmin-data", "/var/lib/pgadmin"),),

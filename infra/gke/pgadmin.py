@@ -26,6 +26,7 @@ from infra.services import (
     POSTGRES_PORT,
     TAXI_DB_PASSWORD,
     TAXI_USER,
+    pgadmin_environment,
     pgadmin_servers_json,
     pgpass_line,
 )
@@ -45,16 +46,7 @@ def pgadmin_secret(password: object, servers_json: object, pgpass: object) -> di
 
 
 def _environment(email: str) -> list[dict]:
-    plain: Mapping[str, str] = {
-        "PGADMIN_DEFAULT_EMAIL": email,
-        "PGADMIN_DEFAULT_PASSWORD_FILE": PGADMIN_PASSWORD_FILE,
-        "PGADMIN_SERVER_JSON_FILE": PGADMIN_SERVERS_FILE,
-        "PGADMIN_REPLACE_SERVERS_ON_STARTUP": "True",
-        "PGPASS_FILE": PGADMIN_PASSFILE,
-        "PGADMIN_DISABLE_POSTFIX": "true",
-        "PGADMIN_CONFIG_UPGRADE_CHECK_ENABLED": "False",
-        "PGADMIN_LISTEN_PORT": str(PGADMIN_PORT),
-    }
+    plain = {**pgadmin_environment(email), "PGADMIN_LISTEN_PORT": str(PGADMIN_PORT)}
     return [{"name": name, "value": value} for name, value in plain.items()]
 
 
