@@ -21,6 +21,7 @@ import re
 import shlex
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -30,6 +31,12 @@ import yaml
 
 from tests.flows import download_stand_in
 from tests.flows.pebble import Context, Renderer
+
+# Runs in parallel threads (a backfill's months in lockstep) write their stand-ins and start their shells
+# one at a time: a shell forked while another run's stand-in is still open for writing keeps it open until
+# it execs, and that run's exec of the stand-in then fails with ETXTBSY, on which /bin/sh goes on down PATH
+# to the machine's real wget (seen under load: exit 4, network failure).
+_SPAWN_LOCK = threading.Lock()
 
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "flows"
 NAMESPACE = "zoomcamp"
@@ -260,15 +267,17 @@ class FlowRun:
             else:
                 answers[url] = None if found is None else str(found)
         stand_in = Path(tempfile.mkdtemp(prefix="bin-", dir=self._workdir()))
-        download_stand_in.install(stand_in, answers)
         workdir = Path(tempfile.mkdtemp(prefix=f"{task['id']}-", dir=self._workdir()))
         environment = dict(os.environ, PATH=f"{stand_in}{os.pathsep}{os.environ.get('PATH', '')}")
-        done = subprocess.run(["/bin/sh", "-c", command], cwd=workdir, env=environment, capture_output=True,
-                              text=True, timeout=600)
-        if done.returncode != 0:
-            raise TaskFailed(f"task {task['id']}: the command failed ({done.returncode}): {done.stderr}")
+        with _SPAWN_LOCK:
+            download_stand_in.install(stand_in, answers)
+            shell = subprocess.Popen(["/bin/sh", "-c", command], cwd=workdir, env=environment, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stdout, stderr = shell.communicate(timeout=600)
+        if shell.returncode != 0:
+            raise TaskFailed(f"task {task['id']}: the command failed ({shell.returncode}): {stderr}")
         variables = {}
-        for line in done.stdout.splitlines():
+        for line in stdout.splitlines():
             if found_line := OUTPUTS_LINE.fullmatch(line):
                 variables.update(json.loads(found_line[1]).get("outputs", {}))
         self.context.outputs[task["id"]] = {
